@@ -1,0 +1,99 @@
+// Resolve which droplets and which load balancer a rollout touches, then check it is safe to start.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ActivityDeps } from './deps';
+import { toFailure, withHeartbeat } from './deps';
+import { filesDigest, remoteActivities } from './remote';
+import { healthActivities } from './health';
+import { HostKeyError, SshConnectError } from '../remote/ssh';
+import type { EnvironmentPlan, Fleet, PreviousRelease } from '../types';
+
+export interface PreflightReport {
+  filesDigest: string;
+  warnings: string[];
+  current: Record<string, PreviousRelease | null>;
+}
+
+const accessOf = (plan: EnvironmentPlan) => ({ apiUrl: plan.apiUrl, secrets: plan.secrets });
+
+/** Pure part of preflight: what the plan and the LB's state allow. */
+export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: number): string[] {
+  const problems: string[] = [];
+  const lb = fleet.loadBalancer;
+  if (fleet.droplets.length === 0) problems.push('no droplets selected');
+  if (lb) {
+    if (lb.status !== 'active') problems.push(`load balancer ${lb.name} is "${lb.status}", not "active"; wait for it or fix it in the DigitalOcean control panel`);
+    for (const d of fleet.droplets) {
+      if (!lb.dropletIds.includes(d.id)) problems.push(`${d.name} (${d.id}) is not attached to ${lb.name}; attach it first or leave it out of droplets`);
+    }
+    const inService = fleet.droplets.length - batchSize;
+    if (inService < plan.rollout.minAttached) {
+      problems.push(
+        `batch size ${batchSize} would leave ${Math.max(inService, 0)} of ${fleet.droplets.length} droplet(s) attached, below rollout.minAttached ${plan.rollout.minAttached}; ` +
+          (fleet.droplets.length <= plan.rollout.minAttached
+            ? 'add droplets, lower minAttached, or set rollout.acceptDowntime: true'
+            : 'lower the batch size'),
+      );
+    }
+  }
+  return problems;
+}
+
+export function fleetActivities(deps: ActivityDeps) {
+  const remote = remoteActivities(deps);
+  const health = healthActivities(deps);
+  return {
+    async resolveFleet({ plan }: { plan: EnvironmentPlan }): Promise<Fleet> {
+      return withHeartbeat(async () => {
+        const api = deps.digitalOcean(accessOf(plan));
+        const droplets = await api.listDroplets(plan.droplets, plan.remote.addressType);
+        const loadBalancer = plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined;
+        return { droplets, loadBalancer };
+      });
+    },
+
+    /** Everything that can be checked before any droplet is touched; refuses with every reason at once. */
+    async preflight({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }): Promise<PreflightReport> {
+      const problems = fleetProblems(plan, fleet, batchSize);
+      const warnings: string[] = [];
+      try {
+        deps.remote(plan.secrets); // reads the SSH key: a missing key is a refusal, not a retry loop
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+      if (plan.remote.registry && !deps.secret(plan.secrets.registryPasswordEnv ?? '')) {
+        problems.push(`the registry password variable ${plan.secrets.registryPasswordEnv} is not set in the worker's environment`);
+      }
+      let digest = '';
+      try {
+        digest = filesDigest(plan.remote.files);
+      } catch (err) {
+        problems.push(`cannot read the files to upload: ${(err as Error).message}`);
+      }
+      const current: Record<string, PreviousRelease | null> = {};
+      if (problems.length === 0) {
+        for (const droplet of fleet.droplets) {
+          const input = { droplet, remote: plan.remote, secrets: plan.secrets };
+          try {
+            current[droplet.name] = await remote.recordPreviousRelease(input);
+            if (!current[droplet.name]) warnings.push(`${droplet.name} has no ${plan.remote.remoteDir}/current release: a failure there cannot be rolled back`);
+            const probe = await health.probeOnce({ ...input, healthCheck: plan.healthCheck, release: null });
+            if (!probe.ok && current[droplet.name]) problems.push(`${droplet.name} is unhealthy before the rollout (${probe.detail}); fix it first`);
+          } catch (err) {
+            const cause = err instanceof ApplicationFailure || err instanceof HostKeyError || err instanceof SshConnectError ? err.message : String(err);
+            problems.push(`${droplet.name}: ${cause}`);
+          }
+        }
+      }
+      if (!fleet.loadBalancer) warnings.push(`${plan.env} has no load balancer: each droplet serves errors while it restarts (acceptDowntime is set)`);
+      else if (fleet.droplets.length === 1) warnings.push(`${plan.env} has a single droplet: the rollout takes it out of service (acceptDowntime is set)`);
+      if (problems.length) {
+        throw toFailure(ApplicationFailure.create({
+          message: `preflight refused the rollout of ${plan.app} to ${plan.env}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+          type: 'PreflightRefused',
+          nonRetryable: true,
+        }));
+      }
+      return { filesDigest: digest, warnings, current };
+    },
+  };
+}

@@ -1,0 +1,19 @@
+// createActivities(deps): every activity the workflows call, built over ports so tests can swap them.
+import type { ActivityDeps } from './deps';
+import { fleetActivities } from './fleet';
+import { healthActivities } from './health';
+import { loadBalancerActivities } from './load-balancer';
+import { remoteActivities } from './remote';
+
+export function createActivities(deps: ActivityDeps) {
+  const { probeOnce: _probeOnce, ...health } = healthActivities(deps);
+  return {
+    ...fleetActivities(deps),
+    ...loadBalancerActivities(deps),
+    ...remoteActivities(deps),
+    ...health,
+  };
+}
+
+export type DeployActivities = ReturnType<typeof createActivities>;
+export { realDependencies, type ActivityDeps } from './deps';

@@ -1,0 +1,112 @@
+// Droplet-side steps over SSH: record what runs, upload a release, switch to it, start it.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ActivityDeps } from './deps';
+import { currentContext, missingSecret, withHeartbeat } from './deps';
+import * as commands from '../remote/commands';
+import type { RemoteSession } from '../remote/ssh';
+import type { DropletTarget, PreviousRelease, RemoteSpec, SecretRefs, UploadFile } from '../types';
+
+export interface RemoteInput {
+  droplet: DropletTarget;
+  remote: RemoteSpec;
+  secrets: SecretRefs;
+}
+
+/** sha256 over the files to upload, so every droplet gets exactly what preflight saw. */
+export function filesDigest(files: UploadFile[]): string {
+  const hash = createHash('sha256');
+  for (const f of [...files].sort((a, b) => a.to.localeCompare(b.to))) {
+    hash.update(`${f.to}\0${f.secret ? 1 : 0}\0`);
+    hash.update(readFileSync(f.from));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+export async function withSession<T>(deps: ActivityDeps, input: RemoteInput, fn: (s: RemoteSession) => Promise<T>): Promise<T> {
+  return withHeartbeat(async () => {
+    const session = await deps.remote(input.secrets).connect(input.droplet, input.remote);
+    // Closing the connection is how a cancelled activity stops a running remote command.
+    const signal = currentContext()?.cancellationSignal;
+    const onCancel = () => session.close();
+    signal?.addEventListener('abort', onCancel);
+    try {
+      return await fn(session);
+    } finally {
+      signal?.removeEventListener('abort', onCancel);
+      session.close();
+    }
+  });
+}
+
+export async function run(session: RemoteSession, droplet: DropletTarget, what: string, command: string, stdin?: string): Promise<string> {
+  const result = await session.exec(command, { stdin });
+  if (result.code !== 0) {
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join(' | ');
+    throw ApplicationFailure.create({ message: `${what} on ${droplet.name} failed (exit ${result.code}): ${tail}`, type: 'RemoteCommandFailed' });
+  }
+  return result.stdout;
+}
+
+export function remoteActivities(deps: ActivityDeps) {
+  return {
+    async recordPreviousRelease(input: RemoteInput): Promise<PreviousRelease | null> {
+      return withSession(deps, input, async (s) =>
+        commands.parseCurrentRelease(input.remote, await run(s, input.droplet, 'read current release', commands.readCurrentRelease(input.remote))));
+    },
+
+    /** Stage every file in a fresh directory, then rename it into place: a dropped connection leaves no half release. */
+    async uploadRelease(input: RemoteInput & { release: string; releaseId: string; filesDigest: string }): Promise<string> {
+      const { droplet, remote } = input;
+      if (filesDigest(remote.files) !== input.filesDigest) {
+        throw ApplicationFailure.create({
+          message: `the files to upload changed on the worker since preflight; start a new rollout to deploy them`, type: 'FilesChanged', nonRetryable: true,
+        });
+      }
+      return withSession(deps, input, async (s) => {
+        const subdirs = [...new Set(remote.files.map((f) => path.posix.dirname(f.to)).filter((d) => d !== '.'))];
+        await run(s, droplet, 'prepare release directory', commands.prepareUpload(remote, input.releaseId, subdirs));
+        const partial = commands.partialDir(remote, input.releaseId);
+        for (const file of remote.files) {
+          await s.putFile(file.from, `${partial}/${file.to}`, file.secret ? 0o600 : 0o644);
+          currentContext()?.heartbeat({ uploaded: file.to });
+        }
+        const secrets = remote.files.filter((f) => f.secret).map((f) => f.to);
+        await run(s, droplet, 'seal release directory', commands.finalizeUpload(remote, input.releaseId, input.release, secrets));
+        return commands.releaseDir(remote, input.releaseId);
+      });
+    },
+
+    async activateRelease(input: RemoteInput & { releaseDir: string }): Promise<void> {
+      await withSession(deps, input, (s) => run(s, input.droplet, 'switch current release', commands.activateRelease(input.remote, input.releaseDir)));
+    },
+
+    /** Registry login (password on stdin), pull, then up -d, inside `current`. */
+    async startRelease(input: RemoteInput): Promise<void> {
+      const { droplet, remote, secrets } = input;
+      let password: string | undefined;
+      if (remote.registry) {
+        const name = secrets.registryPasswordEnv ?? '';
+        password = deps.secret(name);
+        if (!password) throw missingSecret(`the registry password (${name})`, `export ${name}=<password> before starting the worker`);
+      }
+      await withSession(deps, input, async (s) => {
+        if (remote.registry && password !== undefined) await run(s, droplet, 'registry login', commands.registryLogin(remote.registry), password);
+        const [pull, up] = commands.startRelease(remote);
+        await run(s, droplet, 'docker compose pull', pull);
+        await run(s, droplet, 'docker compose up', up);
+      });
+    },
+
+    /** Best effort after success: old release directories and, if asked, dangling images. */
+    async pruneReleases(input: RemoteInput): Promise<void> {
+      await withSession(deps, input, async (s) => {
+        await run(s, input.droplet, 'prune old releases', commands.pruneReleases(input.remote));
+        if (input.remote.pruneImages) await run(s, input.droplet, 'prune dangling images', commands.pruneDanglingImages());
+      });
+    },
+  };
+}

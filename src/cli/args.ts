@@ -1,0 +1,79 @@
+// Command-line parsing for `npm run start-deploy -- <env>` and `npm run deploy -- <verb> <env>`.
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const USAGE = `usage:
+  npm run start-deploy -- <env> [--config <file>] [--release <tag>] [--batch-size N] [--dry-run] [--detach] [--json]
+  npm run deploy -- status|pause|resume|abort <env> [--config <file>] [--rollback] [--json]
+
+  --config <file>    deploy configuration (default ./deploy.config.yaml)
+  --release <tag>    image tag to deploy (default: the environment's "release" in the config)
+  --batch-size N     droplets updated at once (default: rollout.batchSize)
+  --dry-run          resolve the fleet and print the plan; change nothing
+  --detach           start the rollout and return; follow it later with "deploy status"
+  --json             machine-readable output, one JSON object per line
+  --rollback         with abort: also return updated droplets to their previous release
+
+exit codes: 0 succeeded, 1 failed (rolled back or not), 2 usage or configuration error, 3 aborted`;
+
+export type Verb = 'start' | 'status' | 'pause' | 'resume' | 'abort';
+const VERBS: Verb[] = ['start', 'status', 'pause', 'resume', 'abort'];
+
+export interface CliArgs {
+  verb: Verb;
+  env: string;
+  config: string;
+  release?: string;
+  batchSize?: number;
+  dryRun: boolean;
+  detach: boolean;
+  json: boolean;
+  rollback: boolean;
+}
+
+export function parseCli(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        release: { type: 'string', short: 'r' },
+        'batch-size': { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        detach: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        rollback: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) throw new UsageError('');
+  const [verb, env, ...extra] = positionals;
+  if (!verb || !VERBS.includes(verb as Verb)) throw new UsageError(verb ? `unknown command "${verb}"` : 'missing command');
+  if (!env) throw new UsageError('missing environment name (for example: production)');
+  if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+  let batchSize: number | undefined;
+  if (values['batch-size'] !== undefined) {
+    batchSize = Number(values['batch-size']);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number ≥ 1, got "${values['batch-size']}"`);
+  }
+  return {
+    verb: verb as Verb,
+    env,
+    config: values.config ?? 'deploy.config.yaml',
+    release: values.release,
+    batchSize,
+    dryRun: values['dry-run'] ?? false,
+    detach: values.detach ?? false,
+    json: values.json ?? false,
+    rollback: values.rollback ?? false,
+  };
+}

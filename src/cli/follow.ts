@@ -1,0 +1,72 @@
+// Follow a running rollout: poll its status query, print what changed, map the end to an exit code.
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { RolloutResult, RolloutStatus } from '../workflows/messages';
+import { progressLines, renderStatus } from './render';
+
+export const EXIT = { succeeded: 0, failed: 1, 'rolled-back': 1, aborted: 3 } as const;
+
+export function outcomeOf(err: unknown): RolloutResult | undefined {
+  let e = err as { details?: unknown[]; cause?: unknown } | undefined;
+  while (e) {
+    const first = e.details?.[0] as RolloutResult | undefined;
+    if (first && typeof first === 'object' && 'status' in first && 'droplets' in first) return first;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+export async function follow(handle: WorkflowHandle, opts: { json: boolean; env: string; out: (line: string) => void; pollMs?: number }): Promise<number> {
+  let last: RolloutStatus | undefined;
+  let done = false;
+  const onSigint = () => {
+    opts.out(`\ndetached from ${handle.workflowId}; the rollout keeps running.\n` +
+      `  follow:  npm run deploy -- status ${opts.env}\n  pause:   npm run deploy -- pause ${opts.env}\n  abort:   npm run deploy -- abort ${opts.env} [--rollback]`);
+    process.exit(0);
+  };
+  process.once('SIGINT', onSigint);
+  const poll = async () => {
+    while (!done) {
+      try {
+        const status = await handle.query<RolloutStatus>('status');
+        if (opts.json) {
+          if (JSON.stringify(status) !== JSON.stringify(last)) opts.out(JSON.stringify({ event: 'status', status }));
+        } else {
+          for (const line of progressLines(last, status)) opts.out(line);
+        }
+        last = status;
+      } catch {
+        // the workflow may not have run its first task yet, or just closed
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+    }
+  };
+  const polling = poll();
+  let result: RolloutResult | undefined;
+  let failure: unknown;
+  try {
+    result = await handle.result();
+  } catch (err) {
+    failure = err;
+    result = outcomeOf(err);
+  } finally {
+    done = true;
+    process.removeListener('SIGINT', onSigint);
+  }
+  await polling;
+  try {
+    last = await handle.query<RolloutStatus>('status');
+  } catch {
+    // a closed workflow still answers queries on most servers; if not, the result suffices
+  }
+  if (!result) {
+    const why = failure instanceof WorkflowFailedError ? `${failure.message}: ${(failure.cause as Error | undefined)?.message ?? ''}` : String(failure);
+    opts.out(opts.json ? JSON.stringify({ event: 'end', status: 'failed', message: why }) : `rollout ended without a result: ${why}`);
+    return 1;
+  }
+  if (opts.json) opts.out(JSON.stringify({ event: 'end', ...result }));
+  else {
+    if (last) opts.out(renderStatus(last, Date.now()));
+    opts.out(`${result.status.toUpperCase()}: ${result.message}`);
+  }
+  return EXIT[result.status];
+}

@@ -1,0 +1,65 @@
+// Human-readable text for plans, progress and status. Pure: strings in, strings out.
+import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
+import type { DropletStatus, RolloutStatus } from '../workflows/messages';
+import { describeSettle, formatMs, planBatches } from '../rollout-plan';
+
+export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string, problems: string[], current?: Record<string, PreviousRelease | null>): string {
+  const lb = fleet.loadBalancer;
+  const r = plan.rollout;
+  const lines = [
+    `Rollout plan: ${plan.app} → ${plan.env}, release ${release}`,
+    lb
+      ? `  load balancer  ${lb.name} (${lb.id}), status ${lb.status}, ${lb.tag ? `targets tag "${lb.tag}"` : 'targets droplet IDs'}; health ${lb.healthCheck.protocol}:${lb.healthCheck.port}${lb.healthCheck.path ?? ''} every ${lb.healthCheck.checkIntervalSeconds}s, healthy after ${lb.healthCheck.healthyThreshold}`
+      : '  load balancer  none: each droplet is out of service while it restarts (acceptDowntime)',
+    `  droplets       ${fleet.droplets.length}, ${r.batchSize} at a time, at least ${r.minAttached} kept attached`,
+    `  per droplet    detach → drain ${formatMs(r.drainDelayMs)} → upload ${plan.remote.files.length} file(s) to ${plan.remote.remoteDir}/releases → switch current → compose pull + up -d → health ${plan.healthCheck.successes}× → attach → settle ${describeSettle(r, lb)}`,
+    `  on failure     ${r.onFailure}${r.bakeMs ? `; bake ${formatMs(r.bakeMs)} between batches` : ''}`,
+  ];
+  planBatches(fleet.droplets, r.batchSize).forEach((batch, i) => {
+    const names = batch.map((d) => {
+      const now = current?.[d.name];
+      return `${d.name} (${d.address}${now ? `, now ${now.release}` : ''})`;
+    });
+    lines.push(`  batch ${i + 1}        ${names.join(', ')}`);
+  });
+  if (fleet.droplets.length === 1 && lb) lines.push('  WARNING: a single droplet behind the load balancer: the rollout is an outage for its duration');
+  for (const p of problems) lines.push(`  REFUSED: ${p}`);
+  return lines.join('\n');
+}
+
+const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+function dropletLine(d: DropletStatus, now: number): string {
+  const step = d.step ? ` ${d.step} for ${formatMs(Math.max(0, now - (d.stepStartedAt ?? now)))}` : '';
+  const rel = d.release ? ` → ${d.release}` : '';
+  const err = d.error && d.state !== 'deployed' ? `  (${d.error})` : '';
+  return `  ${d.name.padEnd(14)} ${d.state.padEnd(15)}${rel}${step}${err}`;
+}
+
+export function renderStatus(s: RolloutStatus, now: number): string {
+  const header = `${s.app} ${s.env} → ${s.release}: ${s.phase}${s.paused && s.phase !== 'paused' ? ' (pause requested: stops after this batch)' : ''}` +
+    `${s.currentBatch >= 0 ? `, batch ${s.currentBatch + 1}/${s.batches.length}` : ''}, running ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
+  const lines = [header, ...s.droplets.map((d) => dropletLine(d, now))];
+  for (const w of s.warnings) lines.push(`  warning: ${w}`);
+  if (s.needsAttention.length) lines.push(`  NEEDS ATTENTION (left detached): ${s.needsAttention.join(', ')}`);
+  if (s.message) lines.push(`  ${s.message}`);
+  return lines.join('\n');
+}
+
+/** Lines describing what changed between two status snapshots: the non-TTY progress log. */
+export function progressLines(prev: RolloutStatus | undefined, next: RolloutStatus): string[] {
+  const out: string[] = [];
+  const t = clock(Date.now());
+  if (!prev || prev.phase !== next.phase) out.push(`${t} rollout ${next.phase}${next.currentBatch >= 0 && next.phase === 'deploying' ? ` batch ${next.currentBatch + 1}/${next.batches.length}` : ''}`);
+  for (const d of next.droplets) {
+    const before = prev?.droplets.find((x) => x.name === d.name);
+    const seen = before?.steps.length ?? 0;
+    for (const st of d.steps.slice(seen)) out.push(`${clock(st.startedAt)} ${d.name} ${st.step}`);
+    for (const st of d.steps) {
+      const was = before?.steps.find((x) => x.step === st.step && x.startedAt === st.startedAt);
+      if (st.endedAt !== undefined && was?.endedAt === undefined && st.ok === false) out.push(`${clock(st.endedAt)} ${d.name} ${st.step} FAILED: ${st.error ?? ''}`);
+    }
+    if (before && before.state !== d.state) out.push(`${t} ${d.name} ${d.state}${d.error && d.state !== 'deployed' ? `: ${d.error}` : ''}`);
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+// DigitalOceanPort over dots-wrapper. Not digitalocean-js: its removeDropletsFromLoadBalancer
+// sends DELETE /v2/load_balancers/{id}, which deletes the whole load balancer.
+import { createApiClient } from 'dots-wrapper';
+import type { DigitalOceanPort } from './port';
+import { DigitalOceanError, toDigitalOceanError } from './errors';
+import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef } from '../types';
+
+export const DEFAULT_API_URL = 'https://api.digitalocean.com/v2';
+const PAGE_SIZE = 200; // the API's maximum; the default of 20 would multiply requests
+
+interface ApiDroplet {
+  id: number;
+  name: string;
+  networks?: { v4?: { ip_address: string; type: string }[] };
+}
+interface ApiLoadBalancer {
+  id: string;
+  name: string;
+  status: string;
+  tag?: string;
+  droplet_ids?: number[];
+  health_check?: {
+    protocol?: string;
+    port?: number;
+    path?: string;
+    check_interval_seconds?: number;
+    response_timeout_seconds?: number;
+    healthy_threshold?: number;
+    unhealthy_threshold?: number;
+  };
+}
+interface Paged {
+  links?: { pages?: { next?: string } };
+}
+
+export function createDigitalOcean(options: { token: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort {
+  const api = createApiClient({ token: options.token, endpoint: options.apiUrl ?? DEFAULT_API_URL, requestTimeoutInMs: options.requestTimeoutMs ?? 15_000 });
+
+  async function call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+    try {
+      return (await fn()).data;
+    } catch (err) {
+      throw toDigitalOceanError(err, what);
+    }
+  }
+
+  /** Follow links.pages.next until it is absent: that is the last page. */
+  async function allPages<T>(what: string, fetchPage: (page: number) => Promise<{ data: unknown }>, pick: (data: never) => T[]): Promise<T[]> {
+    const items: T[] = [];
+    for (let page = 1; page <= 1000; page++) {
+      const data = await call(`${what} (page ${page})`, () => fetchPage(page));
+      items.push(...pick(data as never));
+      if (!(data as Paged).links?.pages?.next) return items;
+    }
+    throw new DigitalOceanError(`${what}: more than 1000 pages; refusing to continue`, 'other', undefined, false);
+  }
+
+  const listAllDroplets = (tagName?: string) =>
+    allPages<ApiDroplet>(
+      tagName ? `list droplets tagged "${tagName}"` : 'list droplets',
+      (page) => api.droplet.listDroplets({ page, per_page: PAGE_SIZE, tag_name: tagName }),
+      (data: { droplets: ApiDroplet[] }) => data.droplets ?? [],
+    );
+
+  async function getLb(id: string): Promise<LoadBalancerInfo> {
+    const data = await call(`get load balancer ${id}`, () => api.loadBalancer.getLoadBalancer({ load_balancer_id: id }));
+    return toLoadBalancerInfo((data as unknown as { load_balancer: ApiLoadBalancer }).load_balancer);
+  }
+
+  return {
+    async listDroplets(selector: DropletSelector, addressType) {
+      let droplets: ApiDroplet[];
+      if ('tag' in selector) {
+        droplets = await listAllDroplets(selector.tag);
+        if (droplets.length === 0) throw new DigitalOceanError(`no droplets carry the tag "${selector.tag}"; check droplets.tag in the config`, 'not-found', undefined, false);
+      } else {
+        const all = await listAllDroplets();
+        const wanted = 'names' in selector ? selector.names.map(String) : selector.ids.map(String);
+        const key = (d: ApiDroplet) => ('names' in selector ? d.name : String(d.id));
+        const missing = wanted.filter((w) => !all.some((d) => key(d) === w));
+        if (missing.length) {
+          throw new DigitalOceanError(`droplet(s) not found: ${missing.join(', ')}; check droplets.${'names' in selector ? 'names' : 'ids'} in the config`, 'not-found', 404, false);
+        }
+        droplets = all.filter((d) => wanted.includes(key(d)));
+      }
+      return droplets.map((d) => toTarget(d, addressType)).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+    },
+
+    async getLoadBalancer(ref: LoadBalancerRef) {
+      if ('id' in ref) return getLb(ref.id);
+      const all = await allPages<ApiLoadBalancer>(
+        'list load balancers',
+        (page) => api.loadBalancer.listLoadBalancers({ page, per_page: PAGE_SIZE }),
+        (data: { load_balancers: ApiLoadBalancer[] }) => data.load_balancers ?? [],
+      );
+      const matches = all.filter((lb) => lb.name === ref.name);
+      if (matches.length === 0) throw new DigitalOceanError(`no load balancer is named "${ref.name}"; check loadBalancer.name in the config`, 'not-found', 404, false);
+      if (matches.length > 1) throw new DigitalOceanError(`${matches.length} load balancers are named "${ref.name}"; use loadBalancer.id instead`, 'other', undefined, false);
+      return toLoadBalancerInfo(matches[0]);
+    },
+
+    async attachDroplets(lb, dropletIds) {
+      // Re-read membership first so a retried attach after a lost 204 is a no-op.
+      const current = await getLb(lb.id);
+      const todo = dropletIds.filter((id) => !current.dropletIds.includes(id));
+      if (todo.length === 0) return;
+      if (lb.tag) {
+        const tag = lb.tag;
+        await call(`tag droplet(s) ${todo.join(', ')} with "${tag}"`, () =>
+          api.tag.tagResources({ tag_name: tag, resources: todo.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })) }));
+      } else {
+        await call(`attach droplet(s) ${todo.join(', ')} to load balancer ${lb.name}`, () =>
+          api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
+      }
+    },
+
+    async detachDroplets(lb, dropletIds) {
+      const current = await getLb(lb.id);
+      const todo = dropletIds.filter((id) => current.dropletIds.includes(id));
+      if (todo.length === 0) return;
+      if (lb.tag) {
+        const tag = lb.tag;
+        await call(`untag droplet(s) ${todo.join(', ')} from "${tag}"`, () =>
+          api.tag.untagResources({ tag_name: tag, resources: todo.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })) }));
+      } else {
+        // DELETE /v2/load_balancers/{id}/droplets with a body; never DELETE /v2/load_balancers/{id}.
+        await call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
+          api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
+      }
+    },
+  };
+}
+
+function toTarget(d: ApiDroplet, addressType: 'public' | 'private'): DropletTarget {
+  const address = d.networks?.v4?.find((n) => n.type === addressType)?.ip_address;
+  if (!address) {
+    throw new DigitalOceanError(`droplet ${d.name} (${d.id}) has no ${addressType} IPv4 address; set ssh.address to the other type`, 'other', undefined, false);
+  }
+  return { id: d.id, name: d.name, address };
+}
+
+function toLoadBalancerInfo(lb: ApiLoadBalancer): LoadBalancerInfo {
+  const hc = lb.health_check ?? {};
+  return {
+    id: lb.id,
+    name: lb.name,
+    status: lb.status,
+    tag: lb.tag || undefined,
+    dropletIds: lb.droplet_ids ?? [],
+    healthCheck: {
+      protocol: hc.protocol ?? 'http',
+      port: hc.port ?? 80,
+      path: hc.path,
+      // The API's documented defaults apply when a field is absent.
+      checkIntervalSeconds: hc.check_interval_seconds ?? 10,
+      responseTimeoutSeconds: hc.response_timeout_seconds ?? 5,
+      healthyThreshold: hc.healthy_threshold ?? 3,
+      unhealthyThreshold: hc.unhealthy_threshold ?? 5,
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// The one place that turns DigitalOcean HTTP failures into decisions: retry, wait, or stop with a clear message.
+
+export type DigitalOceanErrorKind = 'unauthorized' | 'not-found' | 'unprocessable' | 'busy' | 'rate-limited' | 'server' | 'network' | 'other';
+
+export class DigitalOceanError extends Error {
+  override name = 'DigitalOceanError';
+  constructor(
+    message: string,
+    readonly kind: DigitalOceanErrorKind,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+    /** How long the API asked us to wait before the next attempt. */
+    readonly retryAfterMs?: number,
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface HttpFailureLike {
+  message?: string;
+  code?: string;
+  response?: { status: number; data?: unknown; headers?: Record<string, unknown> };
+}
+
+/** Map an axios-style failure from dots-wrapper; `what` says what we were doing, for the message. */
+export function toDigitalOceanError(err: unknown, what: string, now: () => number = Date.now): DigitalOceanError {
+  if (err instanceof DigitalOceanError) return err;
+  const failure = (err ?? {}) as HttpFailureLike;
+  const response = failure.response;
+  if (!response) {
+    return new DigitalOceanError(`${what}: DigitalOcean API unreachable (${failure.code ?? failure.message ?? 'no response'})`, 'network', undefined, true);
+  }
+  const body = (response.data ?? {}) as { id?: string; message?: string; request_id?: string };
+  const header = (name: string) => {
+    const value = response.headers?.[name];
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  };
+  const apiSays = body.message ? `: ${body.message}` : '';
+  const status = response.status;
+  const requestId = body.request_id;
+  if (status === 401) {
+    return new DigitalOceanError(
+      `${what}: DigitalOcean rejected the API token (401 unauthorized${apiSays}). Check the token variable: it must be a valid personal access token with read and write scope.`,
+      'unauthorized', status, false, undefined, requestId);
+  }
+  if (status === 404) return new DigitalOceanError(`${what}: not found (404${apiSays})`, 'not-found', status, false, undefined, requestId);
+  if (status === 422) return new DigitalOceanError(`${what}: refused (422${apiSays})`, 'unprocessable', status, false, undefined, requestId);
+  if (status === 429) {
+    return new DigitalOceanError(`${what}: rate limited (429${apiSays})`, 'rate-limited', status, true, retryAfter(header('retry-after'), header('ratelimit-reset'), now), requestId);
+  }
+  if (status === 403 && /previous actions|processes|in progress/i.test(body.message ?? '')) {
+    return new DigitalOceanError(`${what}: load balancer busy (403${apiSays})`, 'busy', status, true, undefined, requestId);
+  }
+  if (status >= 500) return new DigitalOceanError(`${what}: DigitalOcean server error (${status}${apiSays})`, 'server', status, true, undefined, requestId);
+  return new DigitalOceanError(`${what}: failed (${status}${apiSays})`, 'other', status, false, undefined, requestId);
+}
+
+/** retry-after is seconds; ratelimit-reset is an epoch second. The earliest sensible wait wins, at least 1 s. */
+export function retryAfter(retryAfterHeader: string | undefined, resetHeader: string | undefined, now: () => number): number | undefined {
+  if (retryAfterHeader && /^\d+$/.test(retryAfterHeader)) return Math.max(1000, Number(retryAfterHeader) * 1000);
+  if (resetHeader && /^\d+$/.test(resetHeader)) return Math.min(Math.max(1000, Number(resetHeader) * 1000 - now()), 3_600_000);
+  return undefined;
+}

@@ -1,0 +1,10 @@
+// What the deployer needs from DigitalOcean, nothing more. There is deliberately no way to delete anything.
+import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef } from '../types';
+
+export interface DigitalOceanPort {
+  listDroplets(selector: DropletSelector, addressType: 'public' | 'private'): Promise<DropletTarget[]>;
+  getLoadBalancer(ref: LoadBalancerRef): Promise<LoadBalancerInfo>;
+  /** Put droplets behind the LB: by IDs, or by the LB's tag for tag-targeted load balancers. */
+  attachDroplets(lb: LoadBalancerInfo, dropletIds: number[]): Promise<void>;
+  detachDroplets(lb: LoadBalancerInfo, dropletIds: number[]): Promise<void>;
+}

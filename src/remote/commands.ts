@@ -1,0 +1,100 @@
+// Pure builders for every shell command sent to a droplet. Capistrano-style layout:
+//   <remoteDir>/releases/<releaseId>/   one directory per upload, never edited after it is complete
+//   <remoteDir>/current -> releases/<releaseId>   switched atomically (rename over the old link)
+// Nothing here executes anything; src/remote/ssh.ts runs the strings.
+import type { RemoteSpec } from '../types';
+
+/** Single-quote for POSIX sh. */
+export function shq(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export const RELEASE_FILE = 'RELEASE';
+/** The compose files read the image tag from this variable: image: org/app:${APP_RELEASE}. */
+export const RELEASE_VARIABLE = 'APP_RELEASE';
+const PARTIAL_PREFIX = '.partial-';
+
+export function releasesDir(remote: Pick<RemoteSpec, 'remoteDir'>): string {
+  return `${remote.remoteDir}/releases`;
+}
+export function releaseDir(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string): string {
+  return `${releasesDir(remote)}/${releaseId}`;
+}
+export function partialDir(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string): string {
+  return `${releasesDir(remote)}/${PARTIAL_PREFIX}${releaseId}`;
+}
+
+/** Prints "dir=<link target>" and "release=<tag>" when a current release exists, nothing otherwise. */
+export function readCurrentRelease(remote: Pick<RemoteSpec, 'remoteDir'>): string {
+  const current = shq(`${remote.remoteDir}/current`);
+  return `if [ -L ${current} ]; then printf 'dir=%s\\n' "$(readlink ${current})"; ` +
+    `printf 'release=%s\\n' "$(cat ${current}/${RELEASE_FILE} 2>/dev/null)"; fi`;
+}
+
+export function parseCurrentRelease(remote: Pick<RemoteSpec, 'remoteDir'>, stdout: string): { release: string; releaseDir: string } | null {
+  const dir = /^dir=(.+)$/m.exec(stdout)?.[1]?.trim();
+  const release = /^release=(.*)$/m.exec(stdout)?.[1]?.trim();
+  if (!dir) return null;
+  const absolute = dir.startsWith('/') ? dir : `${remote.remoteDir}/${dir}`;
+  return { release: release || 'unknown', releaseDir: absolute };
+}
+
+/** A fresh, empty staging directory (and its subdirectories) for an upload. */
+export function prepareUpload(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string, subdirs: string[]): string {
+  const partial = partialDir(remote, releaseId);
+  const dirs = [partial, ...subdirs.map((d) => `${partial}/${d}`)].map(shq).join(' ');
+  return `set -e; rm -rf ${shq(partial)}; mkdir -p ${dirs}`;
+}
+
+/** Seal the staged upload: secrets 0600, the release marker, then one rename makes it visible. */
+export function finalizeUpload(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string, release: string, secretFiles: string[]): string {
+  const partial = partialDir(remote, releaseId);
+  const done = releaseDir(remote, releaseId);
+  const chmod = secretFiles.length ? `chmod 600 ${secretFiles.map((f) => shq(`${partial}/${f}`)).join(' ')}; ` : '';
+  return `set -e; ${chmod}printf '%s\\n' ${shq(release)} > ${shq(`${partial}/${RELEASE_FILE}`)}; ` +
+    `sync; rm -rf ${shq(done)}; mv ${shq(partial)} ${shq(done)}`;
+}
+
+/** Point `current` at a release directory in one rename, so readers never see a missing link. */
+export function activateRelease(remote: Pick<RemoteSpec, 'remoteDir'>, targetDir: string): string {
+  const root = remote.remoteDir;
+  const relative = targetDir.startsWith(`${root}/`) ? targetDir.slice(root.length + 1) : targetDir;
+  return `set -e; test -f ${shq(`${targetDir}/${RELEASE_FILE}`)}; cd ${shq(root)}; ` +
+    `ln -sfn ${shq(relative)} .current-next; mv -T .current-next current`;
+}
+
+function compose(remote: Pick<RemoteSpec, 'composeFiles' | 'composeProject'>, args: string): string {
+  const files = remote.composeFiles.map((f) => `-f ${shq(f)}`).join(' ');
+  return `docker compose -p ${shq(remote.composeProject)} ${files} ${args}`;
+}
+
+/** Registry login reads the password from stdin; it never appears in argv or in logs. */
+export function registryLogin(registry: NonNullable<RemoteSpec['registry']>): string {
+  return `docker login ${shq(registry.server)} -u ${shq(registry.username)} --password-stdin`;
+}
+
+/** The release's compose commands, in order, run inside `current`. */
+export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>): string[] {
+  const enter = `set -e; cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  return [
+    `${enter}; ${compose(remote, 'pull')}`,
+    `${enter}; ${compose(remote, 'up -d --remove-orphans')}`,
+  ];
+}
+
+/** Delete old release directories, keeping the newest `keep` and whatever `current` points to. */
+export function pruneReleases(remote: Pick<RemoteSpec, 'remoteDir' | 'keepReleases'>): string {
+  const dir = shq(releasesDir(remote));
+  return `cd ${dir} || exit 0; cur="$(basename "$(readlink ../current)")"; ` +
+    `ls -1t | grep -v '^${PARTIAL_PREFIX.replace('.', '\\.')}' | tail -n +${remote.keepReleases + 1} | ` +
+    `while read -r d; do [ "$d" = "$cur" ] || rm -rf -- "$d"; done`;
+}
+
+/** Dangling images only. Never `docker system prune --volumes`: volumes hold data. */
+export function pruneDanglingImages(): string {
+  return 'docker image prune -f';
+}
+
+export function healthCommand(remote: Pick<RemoteSpec, 'remoteDir'>, command: string): string {
+  return `cd ${shq(`${remote.remoteDir}/current`)} && ${command}`;
+}

@@ -1,0 +1,94 @@
+// The SSH port: run commands and upload files on a droplet, with the host key verified first.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NodeSSH } from 'node-ssh';
+import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts';
+import type { DropletTarget, RemoteSpec } from '../types';
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RemoteSession {
+  exec(command: string, options?: { stdin?: string }): Promise<ExecResult>;
+  /** Upload one file; `mode` applies from the moment it is created. */
+  putFile(localPath: string, remotePath: string, mode: number): Promise<void>;
+  close(): void;
+}
+
+export interface RemotePort {
+  connect(droplet: DropletTarget, remote: RemoteSpec): Promise<RemoteSession>;
+}
+
+export class HostKeyError extends Error {
+  override name = 'HostKeyError';
+}
+
+export class SshConnectError extends Error {
+  override name = 'SshConnectError';
+}
+
+/** Decide whether to trust the key a droplet presented; returns a reason when not. */
+export function judgeHostKey(droplet: DropletTarget, remote: RemoteSpec, key: Buffer): string | undefined {
+  const seen = fingerprint(key);
+  const pinned = remote.hostKeys[droplet.name];
+  if (pinned) {
+    return pinned === seen ? undefined : `host key of ${droplet.name} (${droplet.address}) is ${seen} but ssh.hostKeys pins ${pinned}: possible man-in-the-middle; refusing to connect`;
+  }
+  const file = remote.knownHostsPath ?? path.join(os.homedir(), '.ssh', 'known_hosts');
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // a missing file just means nothing is trusted yet
+  }
+  const verdict = checkKnownHosts(text, droplet.address, remote.port, key);
+  if (verdict === 'trusted') return undefined;
+  if (verdict === 'mismatch' || verdict === 'revoked') {
+    return `host key of ${droplet.name} (${knownHostsName(droplet.address, remote.port)}) does not match ${file} (${verdict}; seen ${seen}): possible man-in-the-middle; refusing to connect`;
+  }
+  return `host key of ${droplet.name} (${knownHostsName(droplet.address, remote.port)}) is not trusted: seen ${seen}. ` +
+    `Verify it, then pin it as ssh.hostKeys.${droplet.name}: "${seen}" or add it to ${file} (ssh-keyscan -p ${remote.port} ${droplet.address})`;
+}
+
+export function createSshRemote(privateKey: string): RemotePort {
+  return {
+    async connect(droplet, remote) {
+      const ssh = new NodeSSH();
+      let rejection: string | undefined;
+      try {
+        await ssh.connect({
+          host: droplet.address,
+          port: remote.port,
+          username: remote.user,
+          privateKey,
+          readyTimeout: remote.connectTimeoutMs,
+          keepaliveInterval: 5_000,
+          hostVerifier: (key: Buffer) => {
+            rejection = judgeHostKey(droplet, remote, key);
+            return rejection === undefined;
+          },
+        });
+      } catch (err) {
+        ssh.dispose();
+        if (rejection) throw new HostKeyError(rejection);
+        throw new SshConnectError(`ssh ${remote.user}@${droplet.address}:${remote.port} (${droplet.name}): ${(err as Error).message}`);
+      }
+      return {
+        async exec(command, options) {
+          const result = await ssh.execCommand(command, { stdin: options?.stdin });
+          return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+        },
+        async putFile(localPath, remotePath, mode) {
+          await ssh.putFile(localPath, remotePath, null, { mode });
+        },
+        close() {
+          ssh.dispose();
+        },
+      };
+    },
+  };
+}

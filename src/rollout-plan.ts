@@ -1,0 +1,47 @@
+// Pure rollout arithmetic shared by the workflows (deterministic) and the CLI (plan printing).
+import type { DropletTarget, LoadBalancerInfo, RolloutPolicy } from './types';
+
+/** Droplets in name order, cut into batches of `size`. */
+export function planBatches<T extends Pick<DropletTarget, 'name'>>(droplets: T[], size: number): T[][] {
+  const sorted = [...droplets].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const batches: T[][] = [];
+  for (let i = 0; i < sorted.length; i += Math.max(1, size)) batches.push(sorted.slice(i, i + Math.max(1, size)));
+  return batches;
+}
+
+/**
+ * How long to wait after re-attaching before touching the next droplet. A re-attached droplet starts
+ * DOWN at the LB and takes traffic only after healthy_threshold passing checks, check_interval apart.
+ */
+export function settleDelayMs(policy: Pick<RolloutPolicy, 'settleDelayMs' | 'settleMarginMs'>, lb: LoadBalancerInfo | undefined): number {
+  if (policy.settleDelayMs !== 'auto') return policy.settleDelayMs;
+  if (!lb) return 0; // nothing routes traffic, nothing to wait for
+  const hc = lb.healthCheck;
+  return hc.healthyThreshold * hc.checkIntervalSeconds * 1000 + policy.settleMarginMs;
+}
+
+export function describeSettle(policy: Pick<RolloutPolicy, 'settleDelayMs' | 'settleMarginMs'>, lb: LoadBalancerInfo | undefined): string {
+  const ms = settleDelayMs(policy, lb);
+  if (policy.settleDelayMs !== 'auto') return `${ms / 1000}s (configured)`;
+  if (!lb) return '0s (no load balancer)';
+  const hc = lb.healthCheck;
+  return `${ms / 1000}s (${hc.healthyThreshold} × ${hc.checkIntervalSeconds}s LB checks + ${policy.settleMarginMs / 1000}s margin)`;
+}
+
+/** A directory name for a release: the tag plus the rollout's start time, so redeploys never collide. */
+export function makeReleaseId(release: string, startedAt: Date): string {
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '');
+  return `${release.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}`;
+}
+
+export function rolloutWorkflowId(app: string, env: string): string {
+  return `rollout-${app}-${env}`;
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
+}

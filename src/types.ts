@@ -1,0 +1,196 @@
+// Deploy-domain types shared by the CLI, workflows and activities.
+// Everything here travels through Temporal history: it must never hold a secret,
+// only the *names* of environment variables and paths of files that hold them.
+
+export type DropletSelector = { tag: string } | { names: string[] } | { ids: number[] };
+export type LoadBalancerRef = { id: string } | { name: string };
+
+/** Where the worker finds secrets at run time; names and paths only, never values. */
+export interface SecretRefs {
+  /** Environment variable holding the DigitalOcean API token. */
+  tokenEnv: string;
+  /** Environment variable holding the SSH private key path (wins over `sshKeyPath`). */
+  sshKeyEnv: string;
+  sshKeyPath?: string;
+  /** Environment variable holding the container registry password. */
+  registryPasswordEnv?: string;
+}
+
+export interface UploadFile {
+  /** Absolute path on the worker's machine. */
+  from: string;
+  /** Path inside the release directory on the droplet. */
+  to: string;
+  /** Written with mode 0600 (env files, TLS keys). */
+  secret: boolean;
+}
+
+export interface RemoteSpec {
+  user: string;
+  port: number;
+  addressType: 'public' | 'private';
+  knownHostsPath?: string;
+  /** droplet name → pinned host key fingerprint ("SHA256:…"). */
+  hostKeys: Record<string, string>;
+  connectTimeoutMs: number;
+  /** Release layout root on the droplet; relative paths are under the SSH user's home. */
+  remoteDir: string;
+  keepReleases: number;
+  files: UploadFile[];
+  composeFiles: string[];
+  composeProject: string;
+  registry?: { server: string; username: string };
+  pruneImages: boolean;
+}
+
+export interface HealthCheckSpec {
+  /** URL probed from the worker; `{host}` becomes the droplet's address. */
+  url?: string;
+  /** Command run on the droplet over SSH instead; exit 0 is healthy, stdout is the body. */
+  command?: string;
+  expectStatus: number;
+  /** The body must name the release being deployed (guards against the old process answering). */
+  releaseMarker: boolean;
+  intervalMs: number;
+  timeoutMs: number;
+  requestTimeoutMs: number;
+  successes: number;
+}
+
+export type StepName =
+  | 'record-previous'
+  | 'detach'
+  | 'drain'
+  | 'upload'
+  | 'activate'
+  | 'start'
+  | 'health'
+  | 'attach'
+  | 'settle'
+  | 'restore'
+  | 'restore-health'
+  | 'reattach';
+
+export interface StepPolicy {
+  timeoutMs: number;
+  maximumAttempts: number;
+}
+
+export type OnFailure = 'rollback' | 'pause' | 'stop';
+
+export interface RolloutPolicy {
+  batchSize: number;
+  minAttached: number;
+  acceptDowntime: boolean;
+  drainDelayMs: number;
+  /** 'auto' derives it from the load balancer's health_check. */
+  settleDelayMs: number | 'auto';
+  settleMarginMs: number;
+  bakeMs: number;
+  onFailure: OnFailure;
+  steps: Record<'record' | 'loadBalancer' | 'upload' | 'start' | 'health', StepPolicy>;
+}
+
+/** One environment of one app, fully resolved from deploy.config.yaml. */
+export interface EnvironmentPlan {
+  app: string;
+  env: string;
+  configPath: string;
+  apiUrl?: string;
+  loadBalancer?: LoadBalancerRef;
+  droplets: DropletSelector;
+  remote: RemoteSpec;
+  healthCheck: HealthCheckSpec;
+  rollout: RolloutPolicy;
+  secrets: SecretRefs;
+}
+
+export interface DropletTarget {
+  id: number;
+  name: string;
+  /** Address the worker uses for SSH and health checks. */
+  address: string;
+}
+
+export interface LoadBalancerHealthCheck {
+  protocol: string;
+  port: number;
+  path?: string;
+  checkIntervalSeconds: number;
+  responseTimeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface LoadBalancerInfo {
+  id: string;
+  name: string;
+  status: string;
+  /** Set when the LB targets droplets by tag: membership is then the tag. */
+  tag?: string;
+  dropletIds: number[];
+  healthCheck: LoadBalancerHealthCheck;
+}
+
+export interface Fleet {
+  droplets: DropletTarget[];
+  loadBalancer?: LoadBalancerInfo;
+}
+
+/** What a droplet ran before this rollout touched it. */
+export interface PreviousRelease {
+  release: string;
+  releaseDir: string;
+}
+
+export interface RolloutInput {
+  plan: EnvironmentPlan;
+  release: string;
+}
+
+export interface StepRecord {
+  step: StepName;
+  startedAt: number;
+  endedAt?: number;
+  ok?: boolean;
+  error?: string;
+}
+
+export type DropletMode = 'deploy' | 'rollback';
+
+export interface DropletDeployInput {
+  rolloutId: string;
+  app: string;
+  env: string;
+  mode: DropletMode;
+  droplet: DropletTarget;
+  loadBalancer?: LoadBalancerInfo;
+  /** Release to run when done: the new one, or for a rollback the recorded previous one. */
+  release: string;
+  /** Directory name for a fresh upload (deploy mode). */
+  releaseId?: string;
+  /** Recorded release to return to (rollback mode). */
+  restoreTo?: PreviousRelease;
+  filesDigest: string;
+  apiUrl?: string;
+  secrets: SecretRefs;
+  drainDelayMs: number;
+  settleDelayMs: number;
+  remote: RemoteSpec;
+  healthCheck: HealthCheckSpec;
+  steps: RolloutPolicy['steps'];
+}
+
+export type DropletOutcome = 'deployed' | 'rolled-back' | 'restored' | 'needs-attention';
+
+export interface DropletReport {
+  droplet: string;
+  mode: DropletMode;
+  outcome: DropletOutcome;
+  release: string;
+  previous: PreviousRelease | null;
+  releaseDir?: string;
+  steps: StepRecord[];
+  error?: string;
+  compensationError?: string;
+}

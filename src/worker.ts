@@ -1,0 +1,33 @@
+// The deploy worker: runs the rollout workflows and the activities that touch DigitalOcean and droplets.
+// Secrets (DO token, SSH key, registry password) come from this process's environment only.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, realDependencies } from './activities';
+import { TASK_QUEUE, temporalTarget, unreachableHelp } from './temporal';
+
+async function main(): Promise<void> {
+  const target = temporalTarget();
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(target.connectionOptions);
+  } catch (err) {
+    console.error(`worker: ${unreachableHelp(target.connectionOptions.address)}\n  (${(err as Error).message})`);
+    process.exit(2);
+  }
+  const worker = await Worker.create({
+    connection,
+    namespace: target.namespace,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities(realDependencies()),
+    // Let in-flight steps finish (or record their failure) before exiting on SIGINT/SIGTERM.
+    shutdownGraceTime: '30s',
+  });
+  console.log(`worker: polling task queue "${TASK_QUEUE}" on ${target.connectionOptions.address} (namespace ${target.namespace})`);
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err) => {
+  console.error(`worker: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

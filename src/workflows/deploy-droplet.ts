@@ -1,0 +1,167 @@
+// deployDropletWorkflow: the per-droplet saga.
+//   record previous → detach → drain → upload → activate → start → health → attach → settle
+// Any failure (or cancellation by an abort) after the droplet was touched is compensated in a
+// non-cancellable scope: switch back, restart, health-check the previous release, re-attach, settle.
+// A compensation that fails is reported (needs attention) and the droplet stays detached.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  sleep,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { DeployActivities } from '../activities';
+import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../types';
+import { formatMs } from '../rollout-plan';
+import { dropletProgressSignal, type DropletProgress } from './messages';
+
+function activityOptions(policy: StepPolicy, heartbeat: boolean): ActivityOptions {
+  return {
+    startToCloseTimeout: policy.timeoutMs,
+    // Long steps heartbeat every 2 s: a dead worker is noticed in 30 s, not at the step timeout.
+    heartbeatTimeout: heartbeat ? '30s' : undefined,
+    retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+  };
+}
+
+export async function deployDropletWorkflow(input: DropletDeployInput): Promise<DropletReport> {
+  const { droplet, loadBalancer: lb, remote, steps: policy } = input;
+  const name = droplet.name;
+  const acts = proxyActivities<DeployActivities>({ startToCloseTimeout: '1m' });
+  const remoteInput = { droplet, remote, secrets: input.secrets };
+  const lbInput = lb ? { access: { apiUrl: input.apiUrl, secrets: input.secrets }, loadBalancer: lb, droplet } : undefined;
+  const records: StepRecord[] = [];
+  const parentId = workflowInfo().parent?.workflowId;
+
+  async function notify(progress: Omit<DropletProgress, 'droplet' | 'mode' | 'at'>, report?: DropletReport): Promise<void> {
+    if (!parentId) return;
+    try {
+      await getExternalWorkflowHandle(parentId).signal(dropletProgressSignal, { droplet: name, mode: input.mode, at: Date.now(), ...progress, report });
+    } catch {
+      // the rollout may already be gone (terminated); progress is best effort, the saga is not
+    }
+  }
+
+  /** Run one named step: timestamps for the status query, progress to the rollout. */
+  async function step<T>(stepName: StepName, fn: () => Promise<T>): Promise<T> {
+    const record: StepRecord = { step: stepName, startedAt: Date.now() };
+    records.push(record);
+    await notify({ step: stepName, phase: 'started' });
+    try {
+      const result = await fn();
+      Object.assign(record, { endedAt: Date.now(), ok: true });
+      await CancellationScope.nonCancellable(() => notify({ step: stepName, phase: 'finished' }));
+      return result;
+    } catch (err) {
+      const error = messageOf(err);
+      Object.assign(record, { endedAt: Date.now(), ok: false, error });
+      await CancellationScope.nonCancellable(() => notify({ step: stepName, phase: 'failed', error }));
+      throw err;
+    }
+  }
+
+  const call = <K extends keyof DeployActivities>(key: K, stepPolicy: StepPolicy, summary: string, heartbeat: boolean, ...args: Parameters<DeployActivities[K]>) =>
+    (acts[key] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<Awaited<ReturnType<DeployActivities[K]>>> })
+      .executeWithOptions({ ...activityOptions(stepPolicy, heartbeat), summary }, args);
+
+  const health = (release: string | null) =>
+    call('pollHealth', policy.health, `health ${name} → ${release ?? 'previous release'} ${input.healthCheck.successes}×`, true,
+      { ...remoteInput, healthCheck: input.healthCheck, release });
+  const settle = () => sleep(input.settleDelayMs, { summary: `settle ${name} ${formatMs(input.settleDelayMs)}` });
+
+  let previous: PreviousRelease | null = null;
+  let detachRequested = false;
+  let changedRelease = false;
+  let releaseDir: string | undefined;
+  try {
+    previous = await step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, false, remoteInput));
+    if (lbInput) {
+      detachRequested = true; // set before the call: a detach whose answer was lost still gets re-attached
+      await step('detach', () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput.loadBalancer.name}`, false, lbInput));
+      await step('drain', () => sleep(input.drainDelayMs, { summary: `drain ${name} ${formatMs(input.drainDelayMs)}` }));
+    }
+    if (input.mode === 'deploy') {
+      const releaseId = input.releaseId ?? '';
+      releaseDir = await step('upload', () =>
+        call('uploadRelease', policy.upload, `upload ${input.release} to ${name}`, true, { ...remoteInput, release: input.release, releaseId, filesDigest: input.filesDigest }));
+    } else {
+      releaseDir = input.restoreTo?.releaseDir;
+      if (!releaseDir) throw ApplicationFailure.nonRetryable(`no recorded release to roll ${name} back to`, 'NothingToRollBackTo');
+    }
+    const targetDir = releaseDir;
+    changedRelease = true;
+    await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, false, { ...remoteInput, releaseDir: targetDir }));
+    await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, remoteInput));
+    await step('health', () => health(input.release));
+    if (lbInput) {
+      await step('attach', () => call('attachDroplet', policy.loadBalancer, `attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));
+      await step('settle', settle);
+    }
+  } catch (err) {
+    const error = messageOf(err);
+    let compensationError: string | undefined;
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        if (changedRelease) {
+          if (!previous) throw ApplicationFailure.nonRetryable(`${name} had no recorded release before this rollout; nothing to restore`, 'NothingToRestore');
+          const back = previous;
+          await step('restore', async () => {
+            await call('activateRelease', policy.record, `switch ${name} back to ${back.release}`, false, { ...remoteInput, releaseDir: back.releaseDir });
+            await call('startRelease', policy.start, `restart ${back.release} on ${name}`, true, remoteInput);
+          });
+        }
+        if (detachRequested && lbInput) {
+          // Never attach a droplet that fails its health check.
+          const expected = previous && previous.release !== 'unknown' ? previous.release : null;
+          await step('restore-health', () => health(expected));
+          await step('reattach', () => call('attachDroplet', policy.loadBalancer, `re-attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));
+          await step('settle', settle);
+        }
+      } catch (compErr) {
+        compensationError = messageOf(compErr);
+      }
+    });
+    const report: DropletReport = {
+      droplet: name, mode: input.mode, outcome: compensationError ? 'needs-attention' : 'restored',
+      release: input.release, previous, releaseDir, steps: records, error, compensationError,
+    };
+    await CancellationScope.nonCancellable(() => notify({ step: records[records.length - 1]?.step ?? 'record-previous', phase: 'failed', error }, report));
+    const cancelled = isCancellation(err);
+    const what = cancelled ? 'aborted' : 'failed';
+    if (compensationError) {
+      throw ApplicationFailure.nonRetryable(
+        `${name}: ${input.mode} ${what} (${error}) and restoring it failed (${compensationError}); ${name} is left DETACHED and needs attention`,
+        'DropletNeedsAttention', report);
+    }
+    throw ApplicationFailure.nonRetryable(`${name}: ${input.mode} ${what}: ${error}; restored ${previous?.release ?? 'its previous state'}${lb ? ' and re-attached' : ''}`,
+      cancelled ? 'DropletAborted' : 'DropletDeployFailed', report);
+  }
+
+  if (input.mode === 'deploy') {
+    // Housekeeping never fails a deploy that succeeded.
+    try {
+      await call('pruneReleases', policy.record, `prune old releases on ${name}`, false, remoteInput);
+    } catch {
+      // left for the next rollout
+    }
+  }
+  const report: DropletReport = {
+    droplet: name, mode: input.mode, outcome: input.mode === 'deploy' ? 'deployed' : 'rolled-back',
+    release: input.release, previous, releaseDir, steps: records,
+  };
+  await notify({ step: 'settle', phase: 'finished' }, report);
+  return report;
+}
+
+const WRAPPER = /^(Activity task failed|Child Workflow execution failed|Workflow execution failed)/;
+
+/** The most useful line of a failure: activity and child failures wrap the real cause. */
+export function messageOf(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && e.cause && WRAPPER.test(e.message ?? '')) e = e.cause as typeof e;
+  if (e && typeof e === 'object' && 'message' in e && e.message) return e.message;
+  return String(err);
+}

@@ -1,0 +1,3 @@
+// The worker's workflow bundle entry point.
+export { rolloutWorkflow } from './rollout';
+export { deployDropletWorkflow } from './deploy-droplet';

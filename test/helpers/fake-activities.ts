@@ -1,0 +1,146 @@
+// Activity fakes for workflow tests: they keep a small model of the fleet (current release per droplet,
+// LB membership), log every call in order, and fail or block on demand.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { DeployActivities } from '../../src/activities';
+import { fleetProblems } from '../../src/activities/fleet';
+import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
+
+type ActivityName = keyof DeployActivities;
+
+export interface Injection {
+  activity: ActivityName;
+  droplet?: string;
+  /** Only when the call concerns this release (health checks, rollbacks). */
+  release?: string;
+  /** How many calls fail; default every call. */
+  times?: number;
+  retryable?: boolean;
+}
+
+export function droplets(n: number): DropletTarget[] {
+  return Array.from({ length: n }, (_, i) => ({ id: 1001 + i, name: `web-${i + 1}`, address: `127.0.0.${11 + i}` }));
+}
+
+export const LB: LoadBalancerInfo = {
+  id: 'lb-uuid-1', name: 'prod-lb', status: 'active', dropletIds: [],
+  healthCheck: { protocol: 'http', port: 80, path: '/healthcheck', checkIntervalSeconds: 10, responseTimeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3 },
+};
+
+export function testPlan(overrides: Partial<EnvironmentPlan['rollout']> = {}): EnvironmentPlan {
+  const step = { timeoutMs: 60_000, maximumAttempts: 3 };
+  return {
+    app: 'shop', env: 'production', configPath: '/nonexistent/deploy.config.yaml',
+    loadBalancer: { name: 'prod-lb' }, droplets: { tag: 'web' },
+    remote: {
+      user: 'root', port: 22, addressType: 'public', hostKeys: {}, connectTimeoutMs: 5000, remoteDir: '/srv/shop', keepReleases: 5,
+      files: [], composeFiles: ['docker-compose.yml'], composeProject: 'shop', pruneImages: false,
+    },
+    healthCheck: { url: 'http://{host}/healthcheck', expectStatus: 200, releaseMarker: true, intervalMs: 100, timeoutMs: 5000, requestTimeoutMs: 1000, successes: 3 },
+    rollout: {
+      batchSize: 1, minAttached: 1, acceptDowntime: false, drainDelayMs: 50, settleDelayMs: 50, settleMarginMs: 0, bakeMs: 0, onFailure: 'rollback',
+      steps: { record: step, loadBalancer: step, upload: step, start: step, health: step }, ...overrides,
+    },
+    secrets: { tokenEnv: 'DIGITALOCEAN_TOKEN', sshKeyEnv: 'DEPLOY_SSH_KEY_PATH' },
+  };
+}
+
+export class FakeFleet {
+  readonly calls: string[] = [];
+  readonly current = new Map<string, PreviousRelease>();
+  readonly attached = new Set<number>();
+  /** Every release directory that exists on some droplet, by path. */
+  private readonly dirs = new Map<string, PreviousRelease>();
+  injections: Injection[] = [];
+  private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void> }>();
+
+  constructor(readonly fleet: DropletTarget[], startRelease = 'v1') {
+    for (const d of fleet) {
+      const dir = { release: startRelease, releaseDir: `/srv/shop/releases/${startRelease}-old` };
+      this.current.set(d.name, dir);
+      this.dirs.set(dir.releaseDir, dir);
+      this.attached.add(d.id);
+    }
+  }
+
+  /** Make the call `activity droplet` wait until `open()`; `reached` resolves when it starts waiting. */
+  gate(activity: ActivityName, droplet: string) {
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedP = new Promise<void>((r) => (reached = r));
+    const releaseP = new Promise<void>((r) => (release = r));
+    this.gates.set(`${activity} ${droplet}`, { reached, reachedP, release, releaseP });
+    return { reached: reachedP, open: release };
+  }
+
+  attachedNames(): string[] {
+    return this.fleet.filter((d) => this.attached.has(d.id)).map((d) => d.name);
+  }
+
+  private async enter(activity: ActivityName, droplet: string, release?: string): Promise<void> {
+    this.calls.push(release ? `${activity} ${droplet} ${release}` : `${activity} ${droplet}`);
+    const gate = this.gates.get(`${activity} ${droplet}`);
+    if (gate) {
+      this.gates.delete(`${activity} ${droplet}`);
+      gate.reached();
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 100);
+      try {
+        await Promise.race([gate.releaseP, ctx.cancelled]);
+      } finally {
+        clearInterval(beat);
+      }
+    }
+    const hit = this.injections.find((i) => i.activity === activity && (!i.droplet || i.droplet === droplet) && (!i.release || i.release === release) && (i.times ?? 1) > 0);
+    if (hit) {
+      if (hit.times !== undefined) hit.times--;
+      this.calls.push(`  ✗ ${activity} ${droplet}`);
+      const message = `injected failure of ${activity} on ${droplet}`;
+      throw hit.retryable ? ApplicationFailure.retryable(message, 'Injected') : ApplicationFailure.nonRetryable(message, 'Injected');
+    }
+  }
+
+  activities(): DeployActivities {
+    const fake: Record<ActivityName, (...args: never[]) => Promise<unknown>> = {
+      resolveFleet: async (): Promise<Fleet> => ({ droplets: this.fleet, loadBalancer: { ...LB, dropletIds: [...this.attached] } }),
+      preflight: async ({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }) => {
+        const problems = fleetProblems(plan, fleet, batchSize);
+        if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');
+        return { filesDigest: 'digest', warnings: [], current: Object.fromEntries(this.current) };
+      },
+      recordPreviousRelease: async ({ droplet }: { droplet: DropletTarget }) => {
+        await this.enter('recordPreviousRelease', droplet.name);
+        return this.current.get(droplet.name) ?? null;
+      },
+      detachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
+        await this.enter('detachDroplet', droplet.name);
+        this.attached.delete(droplet.id);
+      },
+      attachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
+        await this.enter('attachDroplet', droplet.name);
+        this.attached.add(droplet.id);
+      },
+      uploadRelease: async ({ droplet, release, releaseId }: { droplet: DropletTarget; release: string; releaseId: string }) => {
+        await this.enter('uploadRelease', droplet.name, release);
+        const releaseDir = `/srv/shop/releases/${releaseId}`;
+        this.dirs.set(releaseDir, { release, releaseDir });
+        return releaseDir;
+      },
+      activateRelease: async ({ droplet, releaseDir }: { droplet: DropletTarget; releaseDir: string }) => {
+        const target = this.dirs.get(releaseDir) ?? { release: 'unknown', releaseDir };
+        await this.enter('activateRelease', droplet.name, target.release);
+        this.current.set(droplet.name, target);
+      },
+      startRelease: async ({ droplet }: { droplet: DropletTarget }) => {
+        await this.enter('startRelease', droplet.name, this.current.get(droplet.name)?.release);
+      },
+      pollHealth: async ({ droplet, release }: { droplet: DropletTarget; release: string | null }) => {
+        await this.enter('pollHealth', droplet.name, release ?? 'any');
+        return { probes: 3, elapsedMs: 10 };
+      },
+      pruneReleases: async ({ droplet }: { droplet: DropletTarget }) => {
+        this.calls.push(`pruneReleases ${droplet.name}`);
+      },
+    };
+    return fake as unknown as DeployActivities;
+  }
+}

@@ -1,0 +1,90 @@
+// The per-droplet saga: a failure injected at every step is compensated in exactly the right order.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { timeSkippingEnv } from '../helpers/workflow-env';
+import { FakeFleet, droplets, testPlan, type Injection } from '../helpers/fake-activities';
+import { callsFor, maybeRecordHistory, startRollout, withWorker } from '../helpers/rollout-harness';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await timeSkippingEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const HAPPY = ['recordPreviousRelease', 'detachDroplet', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet'];
+const RESTORE_RELEASE = ['activateRelease v1', 'startRelease v1'];
+const REATTACH = ['pollHealth v1', 'attachDroplet'];
+
+// For each failing step: the calls made before it (inclusive) and the compensation that must follow.
+const cases: { step: Injection['activity']; upTo: number; compensation: string[] }[] = [
+  { step: 'detachDroplet', upTo: 2, compensation: REATTACH },
+  { step: 'uploadRelease', upTo: 3, compensation: REATTACH },
+  { step: 'activateRelease', upTo: 4, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+  { step: 'startRelease', upTo: 5, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+  { step: 'pollHealth', upTo: 6, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+  { step: 'attachDroplet', upTo: 7, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+];
+
+describe('failure injected at each step of web-1 (onFailure: stop)', () => {
+  test('failing to record the previous release touches nothing', async () => {
+    const fake = new FakeFleet(droplets(2));
+    fake.injections = [{ activity: 'recordPreviousRelease', droplet: 'web-1' }];
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, testPlan({ onFailure: 'stop' }))).outcome;
+      assert.equal(result?.status, 'failed');
+    });
+    assert.deepEqual(callsFor(fake, 'web-1'), ['recordPreviousRelease', '✗ recordPreviousRelease']);
+    assert.deepEqual(callsFor(fake, 'web-2'), []);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2']);
+  });
+
+  for (const c of cases) {
+    test(`${c.step} fails → ${c.compensation.join(', ')}`, async () => {
+      const fake = new FakeFleet(droplets(2));
+      fake.injections = [{ activity: c.step, droplet: 'web-1', release: c.step === 'pollHealth' ? 'v2' : undefined, times: 1 }];
+      await withWorker(env, fake, async (tq) => {
+        const run = await startRollout(env, tq, testPlan({ onFailure: 'stop' }));
+        const { result } = await run.outcome;
+        assert.equal(result?.status, 'failed');
+        assert.match(result?.message ?? '', /web-1: deploy failed: injected failure/);
+        assert.equal(result?.droplets.find((d) => d.droplet === 'web-1')?.outcome, 'restored');
+        if (c.step === 'pollHealth') await maybeRecordHistory(run.handle, 'health-failure-compensated');
+      });
+      assert.deepEqual(callsFor(fake, 'web-1'), [...HAPPY.slice(0, c.upTo), `✗ ${c.step}`, ...c.compensation]);
+      assert.deepEqual(callsFor(fake, 'web-2'), [], 'the next droplet is never touched');
+      assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2'], 'web-1 is back behind the load balancer');
+      assert.equal(fake.current.get('web-1')?.release, 'v1');
+    });
+  }
+});
+
+describe('a compensation that fails', () => {
+  test('is reported, leaves the droplet detached, and is never swallowed', async () => {
+    const fake = new FakeFleet(droplets(3));
+    fake.injections = [
+      { activity: 'pollHealth', droplet: 'web-1', release: 'v2' },
+      { activity: 'startRelease', droplet: 'web-1', release: 'v1' },
+    ];
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan({ onFailure: 'rollback' }));
+      const { result, error } = await run.outcome;
+      assert.ok(error, 'the rollout fails');
+      assert.equal(result?.status, 'failed');
+      assert.deepEqual(result?.needsAttention, ['web-1']);
+      assert.match(result?.message ?? '', /NEEDS ATTENTION \(detached\): web-1/);
+      const web1 = result?.droplets.find((d) => d.droplet === 'web-1');
+      assert.equal(web1?.outcome, 'needs-attention');
+      assert.match(web1?.compensationError ?? '', /injected failure of startRelease/);
+      const status = await run.status();
+      assert.equal(status.droplets.find((d) => d.name === 'web-1')?.state, 'needs-attention');
+      await maybeRecordHistory(run.handle, 'compensation-failed');
+    });
+    assert.deepEqual(callsFor(fake, 'web-1').slice(-3), ['activateRelease v1', 'startRelease v1', '✗ startRelease']);
+    assert.ok(!fake.calls.includes('attachDroplet web-1'), 'an unhealthy droplet is never attached');
+    assert.deepEqual(fake.attachedNames(), ['web-2', 'web-3']);
+    assert.deepEqual(callsFor(fake, 'web-2'), []);
+  });
+});

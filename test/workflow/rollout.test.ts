@@ -1,0 +1,198 @@
+// The rollout: step order, batches, guards, the deploy lock, pause/resume, abort, and the rollback policy.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { timeSkippingEnv } from '../helpers/workflow-env';
+import { FakeFleet, droplets, testPlan } from '../helpers/fake-activities';
+import { callsFor, maybeRecordHistory, startRollout, waitForStatus, withWorker } from '../helpers/rollout-harness';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await timeSkippingEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const DEPLOY = ['recordPreviousRelease', 'detachDroplet', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet', 'pruneReleases'];
+const ROLLBACK = ['recordPreviousRelease', 'detachDroplet', 'activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet'];
+const at = (fake: FakeFleet, call: string, nth = 0) => fake.calls.filter((c) => c === call).length > nth
+  ? fake.calls.findIndex((c, i) => c === call && fake.calls.slice(0, i).filter((x) => x === call).length === nth)
+  : -1;
+
+describe('happy path', () => {
+  test('each droplet goes through every step in order, one at a time', async () => {
+    const fake = new FakeFleet(droplets(3));
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan());
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'succeeded');
+      assert.deepEqual(result?.droplets.map((d) => [d.droplet, d.outcome, d.release, d.previous?.release]), [
+        ['web-1', 'deployed', 'v2', 'v1'], ['web-2', 'deployed', 'v2', 'v1'], ['web-3', 'deployed', 'v2', 'v1'],
+      ]);
+      const status = await run.status();
+      assert.equal(status.phase, 'succeeded');
+      assert.deepEqual(status.batches, [['web-1'], ['web-2'], ['web-3']]);
+      const steps = status.droplets[0].steps.map((s) => s.step);
+      assert.deepEqual(steps, ['record-previous', 'detach', 'drain', 'upload', 'activate', 'start', 'health', 'attach', 'settle']);
+      assert.ok(status.droplets[0].steps.every((s) => s.ok && s.endedAt !== undefined && s.endedAt >= s.startedAt), 'every step has timestamps');
+      await maybeRecordHistory(run.handle, 'happy-path');
+    });
+    for (const d of ['web-1', 'web-2', 'web-3']) assert.deepEqual(callsFor(fake, d), DEPLOY);
+    assert.ok(at(fake, 'detachDroplet web-2') > at(fake, 'attachDroplet web-1'), 'web-2 leaves the LB only after web-1 is back');
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
+  });
+
+  test('batch size 2 updates two droplets at once, and the next batch waits for both', async () => {
+    const fake = new FakeFleet(droplets(4));
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan({ batchSize: 2, minAttached: 2 }));
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'succeeded');
+      assert.deepEqual((await run.status()).batches, [['web-1', 'web-2'], ['web-3', 'web-4']]);
+    });
+    const secondBatchStarts = Math.min(at(fake, 'detachDroplet web-3'), at(fake, 'detachDroplet web-4'));
+    assert.ok(secondBatchStarts > at(fake, 'attachDroplet web-1') && secondBatchStarts > at(fake, 'attachDroplet web-2'));
+    assert.ok(at(fake, 'detachDroplet web-2') < at(fake, 'attachDroplet web-1'), 'web-1 and web-2 ran together');
+  });
+});
+
+describe('guards', () => {
+  test('the min-attached guard refuses a batch that would empty the load balancer, before touching anything', async () => {
+    const fake = new FakeFleet(droplets(2));
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, testPlan({ batchSize: 2, minAttached: 1 }))).outcome;
+      assert.equal(result?.status, 'failed');
+      assert.match(result?.message ?? '', /would leave 0 of 2 droplet\(s\) attached, below rollout.minAttached 1/);
+    });
+    assert.deepEqual(fake.calls, []);
+  });
+
+  test('the deploy lock refuses a second rollout of the same app and environment', async () => {
+    const fake = new FakeFleet(droplets(2));
+    const gate = fake.gate('uploadRelease', 'web-1');
+    await withWorker(env, fake, async (tq) => {
+      const first = await startRollout(env, tq, testPlan());
+      await gate.reached;
+      await assert.rejects(startRollout(env, tq, testPlan()), WorkflowExecutionAlreadyStartedError);
+      gate.open();
+      assert.equal((await first.outcome).result?.status, 'succeeded');
+    });
+  });
+});
+
+describe('operator signals', () => {
+  test('pause finishes the in-flight batch and waits; resume continues', async () => {
+    const fake = new FakeFleet(droplets(3));
+    const gate = fake.gate('uploadRelease', 'web-1');
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan());
+      await gate.reached;
+      await run.handle.signal('pause');
+      gate.open();
+      const paused = await waitForStatus(run, (s) => s.phase === 'paused');
+      assert.equal(paused.droplets[0].state, 'deployed', 'the in-flight droplet finished');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(callsFor(fake, 'web-2'), [], 'nothing moves while paused');
+      await run.handle.signal('resume');
+      assert.equal((await run.outcome).result?.status, 'succeeded');
+      await maybeRecordHistory(run.handle, 'pause-resume');
+    });
+    assert.deepEqual(callsFor(fake, 'web-3'), DEPLOY);
+  });
+
+  test('abort mid-batch restores the in-flight droplets and leaves every droplet attached on one release', async () => {
+    const fake = new FakeFleet(droplets(4));
+    const g1 = fake.gate('startRelease', 'web-1');
+    const g2 = fake.gate('startRelease', 'web-2');
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan({ batchSize: 2, minAttached: 2 }));
+      await Promise.all([g1.reached, g2.reached]);
+      await run.handle.signal('abort', {});
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'aborted');
+      const status = await run.status();
+      assert.deepEqual(status.droplets.map((d) => d.state), ['restored', 'restored', 'skipped', 'skipped']);
+      await maybeRecordHistory(run.handle, 'abort-mid-batch');
+    });
+    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(-4), ['activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet']);
+    assert.deepEqual(callsFor(fake, 'web-3'), []);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3', 'web-4']);
+    assert.deepEqual([...fake.current.values()].map((c) => c.release), ['v1', 'v1', 'v1', 'v1']);
+  });
+
+  test('abort with rollback also returns finished droplets to their previous release, newest first', async () => {
+    const fake = new FakeFleet(droplets(4));
+    const gate = fake.gate('uploadRelease', 'web-3');
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan());
+      await gate.reached;
+      await run.handle.signal('abort', { rollback: true });
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'aborted');
+      assert.match(result?.message ?? '', /2 updated droplet\(s\) rolled back/);
+    });
+    assert.ok(at(fake, 'detachDroplet web-2', 1) < at(fake, 'detachDroplet web-1', 1), 'web-2 is rolled back before web-1');
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3', 'web-4']);
+    assert.deepEqual([...fake.current.values()].map((c) => c.release), ['v1', 'v1', 'v1', 'v1']);
+  });
+});
+
+describe('onFailure: rollback', () => {
+  test('reverts the droplets already updated, in reverse order, to the release recorded for each', async () => {
+    const fake = new FakeFleet(droplets(3));
+    fake.injections = [{ activity: 'pollHealth', droplet: 'web-3', release: 'v2' }];
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan());
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'rolled-back');
+      assert.match(result?.message ?? '', /Rolled back 2 updated droplet\(s\)/);
+      const states = (await run.status()).droplets.map((d) => [d.name, d.state]);
+      assert.deepEqual(states, [['web-1', 'rolled-back'], ['web-2', 'rolled-back'], ['web-3', 'restored']]);
+      await maybeRecordHistory(run.handle, 'rollback-policy');
+    });
+    assert.deepEqual(callsFor(fake, 'web-1'), [...DEPLOY, ...ROLLBACK]);
+    assert.deepEqual(callsFor(fake, 'web-2'), [...DEPLOY, ...ROLLBACK]);
+    assert.ok(at(fake, 'detachDroplet web-2', 1) < at(fake, 'detachDroplet web-1', 1));
+    assert.deepEqual([...fake.current.values()].map((c) => c.release), ['v1', 'v1', 'v1']);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
+  });
+
+  test('a failed rollback is reported and never rolled back itself', async () => {
+    const fake = new FakeFleet(droplets(3));
+    fake.injections = [
+      { activity: 'pollHealth', droplet: 'web-3', release: 'v2' },
+      { activity: 'pollHealth', droplet: 'web-1', release: 'v1', times: 1 },
+    ];
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, testPlan())).outcome;
+      assert.equal(result?.status, 'failed');
+      assert.match(result?.message ?? '', /Rollback of 1 droplet\(s\) failed/);
+    });
+    // web-1's rollback saga put back what it ran (v2) and re-attached it; no third pass follows.
+    assert.deepEqual(callsFor(fake, 'web-1').slice(DEPLOY.length), [
+      'recordPreviousRelease', 'detachDroplet', 'activateRelease v1', 'startRelease v1', 'pollHealth v1', '✗ pollHealth',
+      'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet',
+    ]);
+    assert.equal(fake.calls.filter((c) => c === 'recordPreviousRelease web-1').length, 2);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
+  });
+
+  test('onFailure: pause waits after a failed droplet, and resume carries on with the next batch', async () => {
+    const fake = new FakeFleet(droplets(3));
+    fake.injections = [{ activity: 'startRelease', droplet: 'web-1', release: 'v2' }];
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan({ onFailure: 'pause' }));
+      const paused = await waitForStatus(run, (s) => s.phase === 'paused');
+      assert.match(paused.message ?? '', /paused after a failure/);
+      assert.deepEqual(callsFor(fake, 'web-2'), []);
+      await run.handle.signal('resume');
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'failed');
+      assert.match(result?.message ?? '', /2 droplet\(s\) now run v2; web-1 failed and kept its previous release|web-1 failed and kept their previous release/);
+    });
+    assert.equal(fake.current.get('web-1')?.release, 'v1');
+    assert.equal(fake.current.get('web-3')?.release, 'v2');
+  });
+});
