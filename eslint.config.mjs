@@ -1,5 +1,6 @@
 // Lint rules: typescript-eslint's recommended set, plus guards for workflow determinism.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -7,15 +8,18 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   {
-    // Workflow code is replayed: no Node APIs, no real clocks or randomness outside the SDK.
+    // Workflow code is replayed: no Node APIs, no I/O modules, no real timers. Types may be imported from anywhere.
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'child_process', '../activities/*', '../digitalocean/*', '../remote/*'] }],
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['node:*', 'fs', 'path', 'child_process', '../activities/*', '../activities', '../digitalocean/*', '../remote/*', '../cli/*'], allowTypeImports: true }],
+      }],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'process'],
     },
   },

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { currentContext, toFailure } from './deps';
-import { run, type RemoteInput } from './remote';
+import type { RemoteInput } from './remote';
 import * as commands from '../remote/commands';
 import type { RemoteSession } from '../remote/ssh';
 import type { DropletTarget, HealthCheckSpec } from '../types';
@@ -68,7 +68,7 @@ export function healthActivities(deps: ActivityDeps) {
     let session: RemoteSession | undefined;
     let consecutive = 0;
     let probes = 0;
-    let last: ProbeResult = { ok: false, detail: 'no probe yet' };
+    let last: ProbeResult | undefined;
     const ctx = currentContext();
     try {
       while (true) {
@@ -89,7 +89,7 @@ export function healthActivities(deps: ActivityDeps) {
     }
     throw ApplicationFailure.create({
       message: `${input.droplet.name} did not pass its health check ${spec.successes}× in a row within ${spec.timeoutMs / 1000}s` +
-        `${input.release ? ` as release ${input.release}` : ''}: last probe ${last.detail}`,
+        `${input.release ? ` as release ${input.release}` : ''}: last probe ${last?.detail ?? "none"}`,
       type: 'HealthCheckFailed',
       nonRetryable: true,
     });

@@ -82,10 +82,10 @@ export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFile
   ];
 }
 
-/** Delete old release directories, keeping the newest `keep` and whatever `current` points to. */
+/** Delete abandoned partial uploads and old releases, keeping the newest `keep` and whatever `current` points to. */
 export function pruneReleases(remote: Pick<RemoteSpec, 'remoteDir' | 'keepReleases'>): string {
   const dir = shq(releasesDir(remote));
-  return `cd ${dir} || exit 0; cur="$(basename "$(readlink ../current)")"; ` +
+  return `cd ${dir} || exit 0; rm -rf ./${PARTIAL_PREFIX}*; cur="$(basename "$(readlink ../current)")"; ` +
     `ls -1t | grep -v '^${PARTIAL_PREFIX.replace('.', '\\.')}' | tail -n +${remote.keepReleases + 1} | ` +
     `while read -r d; do [ "$d" = "$cur" ] || rm -rf -- "$d"; done`;
 }

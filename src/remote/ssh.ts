@@ -77,13 +77,29 @@ export function createSshRemote(privateKey: string): RemotePort {
         if (rejection) throw new HostKeyError(rejection);
         throw new SshConnectError(`ssh ${remote.user}@${droplet.address}:${remote.port} (${droplet.name}): ${(err as Error).message}`);
       }
+      // A dropped connection emits 'error' on the client (unhandled, it would crash the worker) and
+      // can leave an SFTP transfer waiting forever: fail whatever is in flight when the link goes.
+      const link: { lost?: Error } = {};
+      let onLost: (err: Error) => void = () => undefined;
+      const lostP = new Promise<never>((_, reject) => (onLost = reject));
+      lostP.catch(() => undefined);
+      const markLost = (err: Error) => {
+        link.lost ??= err;
+        onLost(new SshConnectError(`${droplet.name}: connection lost (${link.lost.message})`));
+      };
+      ssh.connection?.on('error', markLost);
+      ssh.connection?.on('close', () => markLost(new Error('connection closed')));
+      const guard = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+        if (link.lost) throw new SshConnectError(`${what} on ${droplet.name}: connection lost (${link.lost.message})`);
+        return Promise.race([op(), lostP]);
+      };
       return {
         async exec(command, options) {
-          const result = await ssh.execCommand(command, { stdin: options?.stdin });
+          const result = await guard('command', () => ssh.execCommand(command, { stdin: options?.stdin }));
           return { code: result.code, stdout: result.stdout, stderr: result.stderr };
         },
         async putFile(localPath, remotePath, mode) {
-          await ssh.putFile(localPath, remotePath, null, { mode });
+          await guard(`upload of ${remotePath}`, () => ssh.putFile(localPath, remotePath, null, { mode }));
         },
         close() {
           ssh.dispose();

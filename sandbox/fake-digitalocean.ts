@@ -1,0 +1,261 @@
+// A local stand-in for the DigitalOcean API (v2) with the real shapes, status codes and quirks the deployer
+// depends on (DESIGN.md §4): bearer auth, pagination with links.pages.next, droplets by tag, load balancers
+// targeting IDs or a tag, 204 on membership changes, 422 for ID changes on a tag-targeted LB, rate-limit
+// headers, and injectable faults (429 bursts, 5xx, a 403-busy window, a propagation delay to the data plane).
+// Any request that would delete a load balancer is recorded as a fatal event.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeDroplet {
+  id: number;
+  name: string;
+  publicIp: string;
+  privateIp?: string;
+  tags: string[];
+}
+
+export interface FakeLoadBalancer {
+  id: string;
+  name: string;
+  ip: string;
+  status: 'new' | 'active' | 'errored';
+  tag?: string;
+  dropletIds: number[];
+  healthCheck: {
+    protocol: string; port: number; path: string; check_interval_seconds: number;
+    response_timeout_seconds: number; healthy_threshold: number; unhealthy_threshold: number;
+  };
+  forwardingRules?: unknown[];
+}
+
+export interface Faults {
+  /** The next N requests answer 429. */
+  rateLimitBurst: number;
+  /** The next N requests answer 500. */
+  serverErrors: number;
+  /** After each LB change, further changes to that LB answer 403 "busy" for this long. */
+  busyWindowMs: number;
+  /** Delay before a membership change reaches the data plane (onMembershipChange). */
+  propagationDelayMs: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  status: number;
+}
+
+const NOT_FOUND = { id: 'not_found', message: 'The resource you were accessing could not be found.' };
+
+export class FakeDigitalOcean {
+  readonly droplets = new Map<number, FakeDroplet>();
+  readonly loadBalancers = new Map<string, FakeLoadBalancer>();
+  readonly requests: RecordedRequest[] = [];
+  /** Things that must never happen (deleting a load balancer). Tests assert this stays empty. */
+  readonly fatal: string[] = [];
+  faults: Faults = { rateLimitBurst: 0, serverErrors: 0, busyWindowMs: 0, propagationDelayMs: 0 };
+  /** Called when a membership change reaches the data plane, after the propagation delay. */
+  onMembershipChange?: (lb: FakeLoadBalancer, dropletIds: number[]) => void;
+  private busyUntil = new Map<string, number>();
+  private remaining = 5000;
+  private server?: http.Server;
+  url = '';
+
+  constructor(readonly token: string) {}
+
+  addDroplet(d: FakeDroplet): void {
+    this.droplets.set(d.id, d);
+  }
+
+  addLoadBalancer(lb: FakeLoadBalancer): void {
+    this.loadBalancers.set(lb.id, lb);
+  }
+
+  /** Current members: the tagged droplets for a tag-targeted LB, else its droplet_ids. */
+  members(lb: FakeLoadBalancer): number[] {
+    if (lb.tag) return [...this.droplets.values()].filter((d) => d.tags.includes(lb.tag as string)).map((d) => d.id).sort((a, b) => a - b);
+    return [...lb.dropletIds];
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => this.handle(req, res, raw));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    this.url = `http://${host}:${addr.port}/v2`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams);
+    let body: unknown;
+    try {
+      body = raw ? JSON.parse(raw) : undefined;
+    } catch {
+      body = raw;
+    }
+    const method = req.method ?? 'GET';
+    const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
+      this.requests.push({ method, path: url.pathname, query, body, status });
+      this.remaining = Math.max(0, this.remaining - 1);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'ratelimit-limit': '5000',
+        'ratelimit-remaining': String(this.remaining),
+        'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60),
+        ...headers,
+      });
+      res.end(payload === undefined ? '' : JSON.stringify(payload));
+    };
+
+    if (url.pathname.startsWith('/_admin/')) return this.admin(method, url.pathname, body, send);
+    if (req.headers.authorization !== `Bearer ${this.token}`) {
+      return send(401, { id: 'unauthorized', message: 'Unable to authenticate you' });
+    }
+    if (this.faults.rateLimitBurst > 0) {
+      this.faults.rateLimitBurst--;
+      return send(429, { id: 'too_many_requests', message: 'API Rate limit exceeded.' }, { 'retry-after': '1' });
+    }
+    if (this.faults.serverErrors > 0) {
+      this.faults.serverErrors--;
+      return send(500, { id: 'server_error', message: 'Unexpected server-side error' });
+    }
+    try {
+      this.route(method, url, query, body, send);
+    } catch (err) {
+      send(500, { id: 'server_error', message: (err as Error).message });
+    }
+  }
+
+  private route(method: string, url: URL, query: Record<string, string>, body: unknown, send: (s: number, p?: unknown, h?: Record<string, string>) => void): void {
+    const parts = url.pathname.replace(/^\/v2\/?/, '').split('/').filter(Boolean);
+    const [resource, id, sub] = parts;
+
+    if (resource === 'droplets' && method === 'GET' && !id) {
+      const all = [...this.droplets.values()].filter((d) => !query.tag_name || d.tags.includes(query.tag_name)).sort((a, b) => a.id - b.id);
+      return send(200, this.page(url, query, all.map((d) => this.dropletJson(d)), 'droplets'));
+    }
+    if (resource === 'droplets' && method === 'GET' && id) {
+      const d = this.droplets.get(Number(id));
+      return d ? send(200, { droplet: this.dropletJson(d) }) : send(404, NOT_FOUND);
+    }
+    if (resource === 'load_balancers' && method === 'GET' && !id) {
+      return send(200, this.page(url, query, [...this.loadBalancers.values()].map((lb) => this.lbJson(lb)), 'load_balancers'));
+    }
+    if (resource === 'load_balancers' && id) {
+      const lb = this.loadBalancers.get(id);
+      if (method === 'DELETE' && !sub) {
+        this.fatal.push(`DELETE /v2/load_balancers/${id}: the load balancer was deleted`);
+        if (lb) this.loadBalancers.delete(id);
+        return send(lb ? 204 : 404, lb ? undefined : NOT_FOUND);
+      }
+      if (!lb) return send(404, NOT_FOUND);
+      if (method === 'GET' && !sub) return send(200, { load_balancer: this.lbJson(lb) });
+      if (sub === 'droplets' && (method === 'POST' || method === 'DELETE')) {
+        const ids = (body as { droplet_ids?: unknown })?.droplet_ids;
+        if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'number')) {
+          return send(422, { id: 'unprocessable_entity', message: 'droplet_ids must be a list of integers' });
+        }
+        if (lb.tag) {
+          return send(422, { id: 'unprocessable_entity', message: 'load balancer is configured with a tag; droplets cannot be added or removed by ID' });
+        }
+        if (this.isBusy(lb.id)) return send(403, { id: 'forbidden', message: "Load Balancer can't be updated while it processes previous actions" });
+        for (const dropletId of ids as number[]) {
+          if (!this.droplets.has(dropletId)) return send(422, { id: 'unprocessable_entity', message: `droplet ${dropletId} does not exist` });
+        }
+        lb.dropletIds = method === 'POST' ? [...new Set([...lb.dropletIds, ...(ids as number[])])] : lb.dropletIds.filter((x) => !(ids as number[]).includes(x));
+        this.changed(lb);
+        return send(204);
+      }
+    }
+    if (resource === 'tags' && id && sub === 'resources' && (method === 'POST' || method === 'DELETE')) {
+      const resources = (body as { resources?: { resource_id?: string; resource_type?: string }[] })?.resources;
+      if (!Array.isArray(resources) || resources.some((r) => typeof r.resource_id !== 'string' || !r.resource_type)) {
+        return send(422, { id: 'unprocessable_entity', message: 'resources must be a list of {resource_id, resource_type}' });
+      }
+      const tagLbs = [...this.loadBalancers.values()].filter((lb) => lb.tag === id);
+      if (tagLbs.some((lb) => this.isBusy(lb.id))) return send(403, { id: 'forbidden', message: "Load Balancer can't be updated while it processes previous actions" });
+      for (const r of resources) {
+        const d = this.droplets.get(Number(r.resource_id));
+        if (!d) return send(404, NOT_FOUND);
+        d.tags = method === 'POST' ? [...new Set([...d.tags, id])] : d.tags.filter((t) => t !== id);
+      }
+      tagLbs.forEach((lb) => this.changed(lb));
+      return send(204);
+    }
+    send(404, NOT_FOUND);
+  }
+
+  private isBusy(lbId: string): boolean {
+    return (this.busyUntil.get(lbId) ?? 0) > Date.now();
+  }
+
+  private changed(lb: FakeLoadBalancer): void {
+    if (this.faults.busyWindowMs > 0) this.busyUntil.set(lb.id, Date.now() + this.faults.busyWindowMs);
+    const members = this.members(lb);
+    // The API answers 204 before the data plane applies the change.
+    setTimeout(() => this.onMembershipChange?.(lb, members), this.faults.propagationDelayMs).unref();
+  }
+
+  private page(url: URL, query: Record<string, string>, items: unknown[], key: string) {
+    const perPage = Math.min(Math.max(Number(query.per_page) || 20, 1), 200);
+    const pageNo = Math.max(Number(query.page) || 1, 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const link = (p: number) => {
+      const u = new URL(`${this.url}${url.pathname.replace(/^\/v2/, '')}`);
+      for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+      u.searchParams.set('page', String(p));
+      u.searchParams.set('per_page', String(perPage));
+      return u.toString();
+    };
+    const pages: Record<string, string> = {};
+    if (pageNo > 1) Object.assign(pages, { first: link(1), prev: link(pageNo - 1) });
+    if (pageNo < last) Object.assign(pages, { next: link(pageNo + 1), last: link(last) });
+    return { [key]: items.slice((pageNo - 1) * perPage, pageNo * perPage), links: { pages }, meta: { total: items.length } };
+  }
+
+  private dropletJson(d: FakeDroplet) {
+    const v4 = [{ ip_address: d.publicIp, netmask: '255.255.240.0', gateway: '127.0.0.1', type: 'public' }];
+    if (d.privateIp) v4.push({ ip_address: d.privateIp, netmask: '255.255.0.0', gateway: '127.0.0.1', type: 'private' });
+    return {
+      id: d.id, name: d.name, memory: 1024, vcpus: 1, disk: 25, locked: false, status: 'active',
+      created_at: '2026-01-01T00:00:00Z', tags: d.tags, networks: { v4, v6: [] },
+      region: { slug: 'fra1', name: 'Frankfurt 1', available: true }, size_slug: 's-1vcpu-1gb',
+    };
+  }
+
+  private lbJson(lb: FakeLoadBalancer) {
+    return {
+      id: lb.id, name: lb.name, ip: lb.ip, status: lb.status, algorithm: 'round_robin', created_at: '2026-01-01T00:00:00Z',
+      forwarding_rules: lb.forwardingRules ?? [{ entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: lb.healthCheck.port }],
+      health_check: lb.healthCheck, sticky_sessions: { type: 'none' }, region: { slug: 'fra1', name: 'Frankfurt 1' },
+      tag: lb.tag ?? '', droplet_ids: this.members(lb), redirect_http_to_https: false, enable_proxy_protocol: false, enable_backend_keepalive: false,
+    };
+  }
+
+  /** Fault injection and inspection for tests and the sandbox CLI. */
+  private admin(method: string, path: string, body: unknown, send: (s: number, p?: unknown) => void): void {
+    if (path === '/_admin/faults' && method === 'POST') {
+      this.faults = { ...this.faults, ...(body as Partial<Faults>) };
+      return send(200, this.faults);
+    }
+    if (path === '/_admin/state' && method === 'GET') {
+      return send(200, {
+        faults: this.faults, fatal: this.fatal,
+        loadBalancers: [...this.loadBalancers.values()].map((lb) => ({ id: lb.id, name: lb.name, members: this.members(lb) })),
+        droplets: [...this.droplets.values()],
+      });
+    }
+    send(404, NOT_FOUND);
+  }
+}

@@ -1,0 +1,184 @@
+// SSH activities against a real OpenSSH server on a loopback address (a sandbox droplet).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities, type ActivityDeps } from '../../src/activities';
+import { createSshRemote } from '../../src/remote/ssh';
+import { filesDigest } from '../../src/activities/remote';
+import type { DropletTarget, HealthCheckSpec, RemoteSpec, SecretRefs } from '../../src/types';
+import { generateKeyPair, startDropletHost, type DropletHost } from '../../sandbox/droplet-host';
+
+const work = path.resolve(__dirname, '..', '..', '.sandbox', `remote-test-${process.pid}`);
+const PASSWORD = `s3cret-${randomBytes(6).toString('hex')}`;
+let host: DropletHost;
+let deps: ActivityDeps;
+let files: string;
+const droplet: DropletTarget = { id: 1, name: 'web-1', address: '127.0.0.31' };
+const secrets: SecretRefs = { tokenEnv: 'UNUSED_TOKEN', sshKeyEnv: 'UNUSED_KEY', registryPasswordEnv: 'REGISTRY_PASSWORD' };
+let remote: RemoteSpec;
+const health: HealthCheckSpec = { url: 'http://{host}:8080/healthcheck', expectStatus: 200, releaseMarker: true, intervalMs: 100, timeoutMs: 8000, requestTimeoutMs: 1000, successes: 3 };
+
+const acts = () => createActivities(deps);
+const run = <F extends (...a: never[]) => Promise<unknown>>(fn: F, ...args: Parameters<F>) => new MockActivityEnvironment().run(fn, ...args) as ReturnType<F>;
+const input = () => ({ droplet, remote, secrets });
+const onDroplet = (p: string) => path.join(host.rootDir, p);
+const shimCalls = () => readFileSync(onDroplet('.docker-shim/calls.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+before(async () => {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const client = generateKeyPair(path.join(work, 'client_key'));
+  host = await startDropletHost({ name: 'web-1', address: droplet.address, sshPort: 2231, dir: path.join(work, 'web-1'), authorizedKey: client.publicKey, env: { APP_BOOT_MS: '200' } });
+  files = path.join(work, 'app');
+  mkdirSync(path.join(files, 'nginx'), { recursive: true });
+  writeFileSync(path.join(files, 'docker-compose.yml'), 'services:\n  app:\n    image: example/app:${APP_RELEASE}\n    ports: ["8080:3000"]\n    env_file: [.env.production]\n');
+  writeFileSync(path.join(files, '.env.production'), 'APP_GREETING=hello\nDATABASE_PASSWORD=hunter2\n');
+  writeFileSync(path.join(files, 'nginx', 'app.conf'), 'server { listen 80; }\n');
+  remote = {
+    user: 'root', port: 2231, addressType: 'public', hostKeys: { 'web-1': host.hostKeyFingerprint }, connectTimeoutMs: 5000,
+    remoteDir: 'apps/shop', keepReleases: 2,
+    files: [
+      { from: path.join(files, 'docker-compose.yml'), to: 'docker-compose.yml', secret: false },
+      { from: path.join(files, '.env.production'), to: '.env.production', secret: true },
+      { from: path.join(files, 'nginx', 'app.conf'), to: 'nginx/app.conf', secret: false },
+    ],
+    composeFiles: ['docker-compose.yml'], composeProject: 'shop', registry: { server: 'registry.example.com', username: 'deployer' }, pruneImages: true,
+  };
+  deps = {
+    digitalOcean: () => { throw new Error('not used here'); },
+    remote: () => createSshRemote(client.privateKey),
+    secret: (name) => (name === 'REGISTRY_PASSWORD' ? PASSWORD : undefined),
+    fetch: globalThis.fetch,
+  };
+});
+
+after(async () => {
+  await host?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function deploy(release: string, releaseId: string): Promise<string> {
+  const dir = await run(acts().uploadRelease, { ...input(), release, releaseId, filesDigest: filesDigest(remote.files) });
+  await run(acts().activateRelease, { ...input(), releaseDir: dir });
+  await run(acts().startRelease, input());
+  return dir;
+}
+
+describe('release layout over SSH', () => {
+  test('a droplet that never ran a release has no previous release', async () => {
+    assert.equal(await run(acts().recordPreviousRelease, input()), null);
+  });
+
+  test('upload, switch and start: files in a release directory, secrets 0600, compose commands in order', async () => {
+    const dir = await deploy('v1', 'v1-20260101000000');
+    assert.equal(dir, 'apps/shop/releases/v1-20260101000000');
+    assert.equal(readlinkSync(onDroplet('apps/shop/current')), 'releases/v1-20260101000000');
+    const mode = (p: string) => statSync(onDroplet(`apps/shop/current/${p}`)).mode & 0o777;
+    assert.equal(mode('.env.production'), 0o600);
+    assert.equal(mode('docker-compose.yml'), 0o644);
+    assert.equal(readFileSync(onDroplet('apps/shop/current/nginx/app.conf'), 'utf8'), 'server { listen 80; }\n');
+    assert.equal(readFileSync(onDroplet('apps/shop/current/RELEASE'), 'utf8').trim(), 'v1');
+    const calls = shimCalls().map((c) => [c.cmd, c.sub ?? '', (c.flags ?? []).join(' ')]);
+    assert.deepEqual(calls, [['login', '', ''], ['compose', 'pull', ''], ['compose', 'up', '-d --remove-orphans']]);
+    const [login, pull] = shimCalls();
+    assert.ok(login.stdinBytes > 0, 'the password arrived on stdin');
+    assert.deepEqual(login.argv, ['login', 'registry.example.com', '-u', 'deployer', '--password-stdin']);
+    assert.equal(pull.project, 'shop');
+    assert.equal(pull.image, 'example/app:v1');
+    assert.match(pull.cwd, /apps\/shop\/releases\/v1-20260101000000$/);
+  });
+
+  test('the registry password never appears in argv, logs or files on the droplet', () => {
+    const everything = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      return e.isDirectory() ? everything(p) : e.isFile() ? [readFileSync(p, 'utf8')] : [];
+    });
+    assert.ok(!everything(host.rootDir).some((text) => text.includes(PASSWORD)));
+  });
+
+  test('the health poll needs the new release to answer, not just any process', async () => {
+    const ok = await run(acts().pollHealth, { ...input(), healthCheck: health, release: 'v1' });
+    assert.ok(ok.probes >= 3);
+    const err = await run(acts().pollHealth, { ...input(), healthCheck: { ...health, timeoutMs: 600 }, release: 'v9' }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'HealthCheckFailed');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /web-1 did not pass its health check 3× in a row .* as release v9: last probe answered, but not as release v9/);
+  });
+
+  test('a health command runs on the droplet inside the current release', async () => {
+    const spec = { ...health, url: undefined, command: `cat ${'RELEASE'}` };
+    const ok = await run(acts().pollHealth, { ...input(), healthCheck: spec, release: 'v1' });
+    assert.equal(ok.probes, 3);
+  });
+
+  test('the previous release is recorded from the current link', async () => {
+    assert.deepEqual(await run(acts().recordPreviousRelease, input()), { release: 'v1', releaseDir: 'apps/shop/releases/v1-20260101000000' });
+  });
+
+  test('a connection killed mid-upload leaves the current release intact, and a retry completes', async () => {
+    const big = path.join(files, 'assets.bin');
+    writeFileSync(big, randomBytes(48 * 1024 * 1024));
+    const withBig = { ...remote, files: [...remote.files, { from: big, to: 'assets.bin', secret: false }] };
+      const upload = () => run(acts().uploadRelease, { droplet, remote: withBig, secrets, release: 'v2', releaseId: 'v2-20260102000000', filesDigest: filesDigest(withBig.files) });
+    const partial = onDroplet('apps/shop/releases/.partial-v2-20260102000000/assets.bin');
+    const attempt = upload();
+    const deadline = Date.now() + 20_000;
+    while (!(existsSync(partial) && statSync(partial).size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(existsSync(partial), 'the upload had started');
+    host.dropConnections();
+    await assert.rejects(attempt);
+    assert.equal(readlinkSync(onDroplet('apps/shop/current')), 'releases/v1-20260101000000', 'current still points at v1');
+    assert.equal(readFileSync(onDroplet('apps/shop/current/RELEASE'), 'utf8').trim(), 'v1');
+    assert.ok(!existsSync(onDroplet('apps/shop/releases/v2-20260102000000')), 'no half release is visible');
+    const dir = await upload();
+    assert.equal(statSync(onDroplet(`${dir}/assets.bin`)).size, 48 * 1024 * 1024);
+    assert.ok(!existsSync(onDroplet('apps/shop/releases/.partial-v2-20260102000000')));
+    assert.equal(readlinkSync(onDroplet('apps/shop/current')), 'releases/v1-20260101000000', 'upload alone does not switch');
+    rmSync(big);
+  });
+
+  test('files changed on the worker after preflight are refused, not uploaded', async () => {
+    const err = await run(acts().uploadRelease, { ...input(), release: 'v3', releaseId: 'v3-x', filesDigest: 'stale' }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'FilesChanged');
+  });
+
+  test('pruning keeps the newest releases and the current one; images prune without volumes', async () => {
+    await deploy('v3', 'v3-20260103000000');
+    await run(acts().pruneReleases, input());
+    assert.equal(lstatSync(onDroplet('apps/shop/current')).isSymbolicLink(), true);
+    assert.deepEqual(readdirSync(onDroplet('apps/shop/releases')).sort(), ['v2-20260102000000', 'v3-20260103000000']);
+    const prunes = shimCalls().filter((c) => c.cmd.includes('prune'));
+    assert.deepEqual(prunes.map((c) => c.argv), [['image', 'prune', '-f']]);
+  });
+});
+
+describe('host key verification', () => {
+  const connect = (spec: Partial<RemoteSpec>) => run(acts().recordPreviousRelease, { droplet, secrets, remote: { ...remote, ...spec } });
+
+  test('an unknown host key is refused with the fingerprint and how to trust it', async () => {
+    const err = await connect({ hostKeys: {}, knownHostsPath: path.join(work, 'empty_known_hosts') }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'HostKeyRejected');
+    assert.equal(err.nonRetryable, true);
+    assert.ok(err.message.includes(host.hostKeyFingerprint));
+    assert.match(err.message, /pin it as ssh.hostKeys.web-1/);
+  });
+
+  test('a pinned fingerprint that does not match is refused as a possible man-in-the-middle', async () => {
+    const err = await connect({ hostKeys: { 'web-1': 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.match(err.message, /possible man-in-the-middle/);
+  });
+
+  test('a known_hosts entry for [address]:port is trusted', async () => {
+    const file = path.join(work, 'known_hosts');
+    writeFileSync(file, `# fleet\n${host.knownHostsLine}\n`);
+    assert.ok(await connect({ hostKeys: {}, knownHostsPath: file }));
+  });
+});
