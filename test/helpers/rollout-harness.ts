@@ -1,7 +1,8 @@
 // Runs rolloutWorkflow on the time-skipping test server against FakeFleet activities.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { rolloutWorkflowId } from '../../src/rollout-plan';
@@ -71,10 +72,18 @@ export async function waitForStatus(run: Run, predicate: (s: RolloutStatus) => b
 }
 
 /** With RECORD_HISTORIES=1, keep this run's history for the replay tests. */
-export async function maybeRecordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+export async function maybeRecordHistory(handle: WorkflowHandle, name: string, env?: TestWorkflowEnvironment, child?: string): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
-  const history = await handle.fetchHistory();
-  writeFileSync(path.resolve(__dirname, '..', 'histories', `${name}.json`), JSON.stringify(history, null, 1));
+  const dir = path.resolve(__dirname, '..', 'histories');
+  const save = async (h: WorkflowHandle, file: string) => {
+    writeFileSync(path.join(dir, `${file}.json`), historyToJSON(await h.fetchHistory()));
+    // Replay needs the original workflow ID (children's IDs derive from it).
+    const index = path.join(dir, 'workflow-ids.json');
+    const ids = existsSync(index) ? JSON.parse(readFileSync(index, 'utf8')) : {};
+    writeFileSync(index, `${JSON.stringify({ ...ids, [`${file}.json`]: h.workflowId }, Object.keys({ ...ids, [`${file}.json`]: 1 }).sort(), 1)}\n`);
+  };
+  await save(handle, `rollout-${name}`);
+  if (env && child) await save(env.client.workflow.getHandle(`${handle.workflowId}/${child}`), `droplet-${name}`);
 }
 
 /** Only the calls that concern one droplet, in order, without the droplet's name. */

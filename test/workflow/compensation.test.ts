@@ -51,7 +51,7 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
         assert.equal(result?.status, 'failed');
         assert.match(result?.message ?? '', /web-1: deploy failed: injected failure/);
         assert.equal(result?.droplets.find((d) => d.droplet === 'web-1')?.outcome, 'restored');
-        if (c.step === 'pollHealth') await maybeRecordHistory(run.handle, 'health-failure-compensated');
+        if (c.step === 'pollHealth') await maybeRecordHistory(run.handle, 'health-failure-compensated', env, 'web-1');
       });
       assert.deepEqual(callsFor(fake, 'web-1'), [...HAPPY.slice(0, c.upTo), `✗ ${c.step}`, ...c.compensation]);
       assert.deepEqual(callsFor(fake, 'web-2'), [], 'the next droplet is never touched');
@@ -80,7 +80,7 @@ describe('a compensation that fails', () => {
       assert.match(web1?.compensationError ?? '', /injected failure of startRelease/);
       const status = await run.status();
       assert.equal(status.droplets.find((d) => d.name === 'web-1')?.state, 'needs-attention');
-      await maybeRecordHistory(run.handle, 'compensation-failed');
+      await maybeRecordHistory(run.handle, 'compensation-failed', env, 'web-1');
     });
     assert.deepEqual(callsFor(fake, 'web-1').slice(-3), ['activateRelease v1', 'startRelease v1', '✗ startRelease']);
     assert.ok(!fake.calls.includes('attachDroplet web-1'), 'an unhealthy droplet is never attached');

@@ -37,7 +37,7 @@ describe('happy path', () => {
       const steps = status.droplets[0].steps.map((s) => s.step);
       assert.deepEqual(steps, ['record-previous', 'detach', 'drain', 'upload', 'activate', 'start', 'health', 'attach', 'settle']);
       assert.ok(status.droplets[0].steps.every((s) => s.ok && s.endedAt !== undefined && s.endedAt >= s.startedAt), 'every step has timestamps');
-      await maybeRecordHistory(run.handle, 'happy-path');
+      await maybeRecordHistory(run.handle, 'happy-path', env, 'web-1');
     });
     for (const d of ['web-1', 'web-2', 'web-3']) assert.deepEqual(callsFor(fake, d), DEPLOY);
     assert.ok(at(fake, 'detachDroplet web-2') > at(fake, 'attachDroplet web-1'), 'web-2 leaves the LB only after web-1 is back');
@@ -114,7 +114,7 @@ describe('operator signals', () => {
       assert.equal(result?.status, 'aborted');
       const status = await run.status();
       assert.deepEqual(status.droplets.map((d) => d.state), ['restored', 'restored', 'skipped', 'skipped']);
-      await maybeRecordHistory(run.handle, 'abort-mid-batch');
+      await maybeRecordHistory(run.handle, 'abort-mid-batch', env, 'web-1');
     });
     for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(-4), ['activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet']);
     assert.deepEqual(callsFor(fake, 'web-3'), []);
@@ -150,7 +150,7 @@ describe('onFailure: rollback', () => {
       assert.match(result?.message ?? '', /Rolled back 2 updated droplet\(s\)/);
       const states = (await run.status()).droplets.map((d) => [d.name, d.state]);
       assert.deepEqual(states, [['web-1', 'rolled-back'], ['web-2', 'rolled-back'], ['web-3', 'restored']]);
-      await maybeRecordHistory(run.handle, 'rollback-policy');
+      await maybeRecordHistory(run.handle, 'rollback-policy', env, 'web-1/rollback');
     });
     assert.deepEqual(callsFor(fake, 'web-1'), [...DEPLOY, ...ROLLBACK]);
     assert.deepEqual(callsFor(fake, 'web-2'), [...DEPLOY, ...ROLLBACK]);

@@ -1,0 +1,107 @@
+// The operator CLI: plans, exit codes and clear errors before anything on the fleet is touched.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { main } from '../../src/client';
+import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
+
+const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
+const HC = { protocol: 'http', port: 8080, path: '/healthcheck', check_interval_seconds: 10, response_timeout_seconds: 5, healthy_threshold: 3, unhealthy_threshold: 3 };
+let fake: FakeDigitalOcean;
+const saved = { ...process.env };
+
+before(async () => {
+  fake = new FakeDigitalOcean('tok');
+  for (let i = 1; i <= 3; i++) fake.addDroplet({ id: 100 + i, name: `web-${i}`, publicIp: `127.0.3.${i}`, tags: ['sample-app-production'] });
+  fake.addLoadBalancer({ id: 'lb-1', name: 'sample-app-lb', ip: '127.0.3.100', status: 'active', dropletIds: [101, 102, 103], healthCheck: HC });
+  process.env.DIGITALOCEAN_API_URL = await fake.listen();
+  process.env.DIGITALOCEAN_TOKEN = 'tok';
+});
+after(async () => {
+  process.env = saved;
+  assert.deepEqual(fake.fatal, []);
+  await fake.close();
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+test('--dry-run prints a readable plan and changes nothing', async () => {
+  const before = fake.requests.length;
+  const { code, out } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run', '--release', 'v2');
+  assert.equal(code, 0);
+  assert.match(out, /Rollout plan: sample-app → production, release v2/);
+  assert.match(out, /load balancer {2}sample-app-lb \(lb-1\), status active, targets droplet IDs/);
+  assert.match(out, /settle 35s \(3 × 10s LB checks \+ 5s margin\)/);
+  assert.match(out, /batch 1 {8}web-1 \(127.0.3.1\)\n {2}batch 2 {8}web-2/);
+  assert.match(out, /dry run: nothing was changed/);
+  assert.ok(fake.requests.slice(before).every((r) => r.method === 'GET'));
+});
+
+test('a plan the guard would refuse exits 2 with the reason', async () => {
+  const { code, out, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run', '--batch-size', '3');
+  assert.equal(code, 2);
+  assert.match(out, /REFUSED: batch size 3 would leave 0 of 3 droplet\(s\) attached/);
+  assert.match(err, /refusing to start/);
+});
+
+test('no token: says which variable to set, exit 2', async () => {
+  delete process.env.DIGITALOCEAN_TOKEN;
+  try {
+    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
+    assert.equal(code, 2);
+    assert.match(err, /DIGITALOCEAN_TOKEN is not set: export DIGITALOCEAN_TOKEN=/);
+  } finally {
+    process.env.DIGITALOCEAN_TOKEN = 'tok';
+  }
+});
+
+test('a rejected token and an unknown load balancer are configuration errors, exit 2', async () => {
+  process.env.DIGITALOCEAN_TOKEN = 'wrong';
+  try {
+    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
+    assert.equal(code, 2);
+    assert.match(err, /rejected the API token/);
+  } finally {
+    process.env.DIGITALOCEAN_TOKEN = 'tok';
+  }
+  fake.loadBalancers.get('lb-1')!.name = 'renamed';
+  try {
+    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
+    assert.equal(code, 2);
+    assert.match(err, /no load balancer is named "sample-app-lb"/);
+  } finally {
+    fake.loadBalancers.get('lb-1')!.name = 'sample-app-lb';
+  }
+});
+
+test('unknown environment: names it and the known ones, exit 2', async () => {
+  const { code, err } = await cli('start', 'prod', '--config', EXAMPLE, '--dry-run');
+  assert.equal(code, 2);
+  assert.match(err, /unknown environment "prod". Known environments: production, staging/);
+});
+
+test('usage errors print the usage, exit 2', async () => {
+  for (const argv of [['start'], ['frobnicate', 'production'], ['start', 'production', '--batch-size', '0'], ['start', 'production', '--nope']]) {
+    const { code, err } = await cli(...argv);
+    assert.equal(code, 2, argv.join(' '));
+    assert.match(err, /usage:/);
+  }
+});
+
+test('an unreachable Temporal server says how to start one, exit 2', async () => {
+  process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+  try {
+    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--release', 'v2');
+    assert.equal(code, 2);
+    assert.match(err, /cannot reach the Temporal server at 127.0.0.1:1/);
+    assert.match(err, /npm run temporal/);
+    assert.ok(!fake.requests.some((r) => r.method !== 'GET'), 'nothing on the fleet was touched');
+  } finally {
+    delete process.env.TEMPORAL_ADDRESS;
+  }
+});

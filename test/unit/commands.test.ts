@@ -1,0 +1,86 @@
+// The shell commands sent to droplets are built here and nowhere else.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as commands from '../../src/remote/commands';
+import { makeReleaseId, planBatches, settleDelayMs, describeSettle } from '../../src/rollout-plan';
+import { checkKnownHosts, fingerprint } from '../../src/remote/known-hosts';
+import { judge, reportsRelease } from '../../src/activities/health';
+import { createHmac, randomBytes } from 'node:crypto';
+
+const remote = { remoteDir: '/srv/my app', composeFiles: ['docker-compose.yml', "o'brien.yml"], composeProject: 'shop', keepReleases: 3 };
+
+test('values are single-quoted so spaces and quotes cannot break out', () => {
+  assert.equal(commands.shq("it's"), `'it'\\''s'`);
+  assert.equal(execFileSync('sh', ['-c', `printf %s ${commands.shq("a b'c $HOME")}`], { encoding: 'utf8' }), "a b'c $HOME");
+});
+
+test('start runs pull then up -d --remove-orphans inside current, with the release exported', () => {
+  const [pull, up] = commands.startRelease(remote);
+  assert.match(pull, /cd '\/srv\/my app\/current'; export APP_RELEASE="\$\(cat RELEASE\)"; docker compose -p 'shop' -f 'docker-compose.yml' -f 'o'\\''brien.yml' pull$/);
+  assert.match(up, /docker compose .* up -d --remove-orphans$/);
+});
+
+test('registry login takes the password on stdin only', () => {
+  assert.equal(commands.registryLogin({ server: 'registry.example.com', username: 'me' }), "docker login 'registry.example.com' -u 'me' --password-stdin");
+});
+
+test('nothing ever prunes volumes', () => {
+  const all = [commands.pruneDanglingImages(), commands.pruneReleases(remote), ...commands.startRelease(remote)].join('\n');
+  assert.doesNotMatch(all, /--volumes|system prune/);
+});
+
+test('the current link is switched by one rename, and only to a sealed release', () => {
+  const cmd = commands.activateRelease(remote, '/srv/my app/releases/v2-1');
+  assert.match(cmd, /test -f '\/srv\/my app\/releases\/v2-1\/RELEASE'/);
+  assert.match(cmd, /ln -sfn 'releases\/v2-1' .current-next; mv -T .current-next current$/);
+});
+
+test('the current release is parsed back from readlink, relative to the release root', () => {
+  assert.deepEqual(commands.parseCurrentRelease(remote, 'dir=releases/v1-2\nrelease=v1\n'), { release: 'v1', releaseDir: '/srv/my app/releases/v1-2' });
+  assert.deepEqual(commands.parseCurrentRelease(remote, 'dir=/elsewhere/x\nrelease=\n'), { release: 'unknown', releaseDir: '/elsewhere/x' });
+  assert.equal(commands.parseCurrentRelease(remote, ''), null);
+});
+
+test('release ids are the tag plus the rollout start time', () => {
+  assert.equal(makeReleaseId('v2.1', new Date('2026-11-30T12:34:56.789Z')), 'v2.1-20261130123456');
+});
+
+test('batches follow droplet names in natural order', () => {
+  const names = (n: string[]) => planBatches(n.map((name) => ({ name })), 2).map((b) => b.map((d) => d.name));
+  assert.deepEqual(names(['web-10', 'web-2', 'web-1']), [['web-1', 'web-2'], ['web-10']]);
+});
+
+test('settle: healthy_threshold × check_interval + margin, unless configured', () => {
+  const lb = { id: 'x', name: 'lb', status: 'active', dropletIds: [], healthCheck: { protocol: 'http', port: 80, checkIntervalSeconds: 10, responseTimeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3 } };
+  assert.equal(settleDelayMs({ settleDelayMs: 'auto', settleMarginMs: 5000 }, lb), 35_000);
+  assert.equal(describeSettle({ settleDelayMs: 'auto', settleMarginMs: 5000 }, lb), '35s (3 × 10s LB checks + 5s margin)');
+  assert.equal(settleDelayMs({ settleDelayMs: 7000, settleMarginMs: 5000 }, lb), 7000);
+  assert.equal(settleDelayMs({ settleDelayMs: 'auto', settleMarginMs: 5000 }, undefined), 0);
+});
+
+test('health answers must name the release being deployed', () => {
+  assert.equal(reportsRelease('{"status":"ok","release":"v2"}', 'v2'), true);
+  assert.equal(reportsRelease('{"status":"ok","release":"v20"}', 'v2'), false);
+  assert.equal(reportsRelease('running release v2 since noon', 'v2'), true);
+  assert.equal(reportsRelease('running release v2.1', 'v2'), false);
+  const spec = { expectStatus: 200, releaseMarker: true, intervalMs: 1, timeoutMs: 1, requestTimeoutMs: 1, successes: 1 };
+  assert.equal(judge(spec, 'v2', 200, '{"release":"v1"}').ok, false);
+  assert.equal(judge(spec, 'v2', 503, '{"release":"v2"}').detail, 'status 503, expected 200');
+  assert.equal(judge({ ...spec, releaseMarker: false }, 'v2', 200, 'ok').ok, true);
+});
+
+test('known_hosts: plain and hashed entries, mismatch by key type, revoked keys', () => {
+  const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), randomBytes(36)]);
+  const other = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), randomBytes(36)]);
+  const b64 = key.toString('base64');
+  assert.equal(checkKnownHosts(`[10.0.0.1]:2222 ssh-ed25519 ${b64}`, '10.0.0.1', 2222, key), 'trusted');
+  assert.equal(checkKnownHosts(`10.0.0.1 ssh-ed25519 ${b64}`, '10.0.0.1', 2222, key), 'unknown', 'port 22 entry does not cover port 2222');
+  const salt = randomBytes(20);
+  const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('10.0.0.1').digest('base64')}`;
+  assert.equal(checkKnownHosts(`${hashed} ssh-ed25519 ${b64}`, '10.0.0.1', 22, key), 'trusted');
+  assert.equal(checkKnownHosts(`10.0.0.1 ssh-ed25519 ${other.toString('base64')}`, '10.0.0.1', 22, key), 'mismatch');
+  assert.equal(checkKnownHosts(`10.0.0.1 ssh-rsa AAAAB3Nza`, '10.0.0.1', 22, key), 'unknown', 'a key of another type is not a mismatch');
+  assert.equal(checkKnownHosts(`@revoked 10.0.0.1 ssh-ed25519 ${b64}\n10.0.0.1 ssh-ed25519 ${b64}`, '10.0.0.1', 22, key), 'revoked');
+  assert.match(fingerprint(key), /^SHA256:[A-Za-z0-9+/]{43}$/);
+});

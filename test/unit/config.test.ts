@@ -1,0 +1,95 @@
+// deploy.config.yaml: validation errors name the file, the field and the fix; the example resolves.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify, parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { ConfigError, chooseRelease, loadEnvironment, readConfigFile } from '../../src/config/loader';
+import { parseDuration } from '../../src/config/duration';
+
+const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
+const example = () => parse(readFileSync(EXAMPLE, 'utf8'));
+
+/** Write a variant of the example next to it (so relative file paths still resolve). */
+function variant(change: (doc: Record<string, any>) => void): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const doc = example();
+  change(doc);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deploy-config-'));
+  const file = path.join(dir, 'deploy.config.yaml');
+  for (const env of Object.values(doc.environments) as { files: { from: string }[] }[]) {
+    for (const f of env.files) f.from = path.resolve(path.dirname(EXAMPLE), f.from);
+  }
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+describe('the example configuration', () => {
+  test('resolves production with defaults filled in and durations in ms', () => {
+    const { plan } = loadEnvironment(EXAMPLE, 'production');
+    assert.equal(plan.app, 'sample-app');
+    assert.deepEqual(plan.loadBalancer, { name: 'sample-app-lb' });
+    assert.deepEqual(plan.droplets, { tag: 'sample-app-production' });
+    assert.equal(plan.rollout.drainDelayMs, 10_000);
+    assert.equal(plan.rollout.settleDelayMs, 'auto');
+    assert.equal(plan.healthCheck.timeoutMs, 120_000);
+    assert.equal(plan.rollout.steps.health.timeoutMs, 150_000, 'health step = poll deadline + 30 s');
+    assert.deepEqual(plan.remote.files.filter((f) => f.secret).map((f) => f.to), ['.env.production']);
+    assert.ok(plan.remote.files.every((f) => path.isAbsolute(f.from)));
+    assert.equal(plan.secrets.registryPasswordEnv, 'REGISTRY_PASSWORD');
+    assert.ok(!JSON.stringify(plan).includes('change-me'), 'no file content, let alone a secret, is in the plan');
+  });
+
+  test('staging: a single droplet without a load balancer, downtime accepted', () => {
+    const { plan } = loadEnvironment(EXAMPLE, 'staging');
+    assert.equal(plan.loadBalancer, undefined);
+    assert.equal(plan.rollout.acceptDowntime, true);
+    assert.equal(plan.rollout.minAttached, 0);
+  });
+});
+
+describe('errors name the file, the field and the fix', () => {
+  const fails = (file: string, env: string, pattern: RegExp) =>
+    assert.throws(() => loadEnvironment(file, env), (err: Error) => err instanceof ConfigError && pattern.test(err.message));
+
+  test('unknown environment lists the known ones', () => fails(EXAMPLE, 'prod', /unknown environment "prod". Known environments: production, staging/));
+  test('missing file says how to create one', () => fails('/nonexistent/deploy.config.yaml', 'production', /no such file. Copy deploy.config.example.yaml/));
+  test('a misspelt key is an error, not a silent default', () =>
+    fails(variant((d) => (d.environments.production.rollout.batchsize = 2)), 'production', /environments.production.rollout: unknown key\(s\) "batchsize"/));
+  test('a bad duration names the field', () =>
+    fails(variant((d) => (d.environments.production.rollout.drainDelay = 'ten seconds')), 'production', /environments.production.rollout.drainDelay: "ten seconds" is not a duration/));
+  test('a wrong type names the field', () =>
+    fails(variant((d) => (d.environments.production.ssh.port = 'twenty-two')), 'production', /environments.production.ssh.port: Invalid input: expected number/));
+  test('no load balancer without acceptDowntime is refused', () =>
+    fails(variant((d) => delete d.environments.production.loadBalancer), 'production', /no load balancer, so every restart is an outage.*acceptDowntime: true/));
+  test('a compose file that is not uploaded is refused', () =>
+    fails(variant((d) => (d.environments.production.compose.files = ['docker-compose.yml', 'docker-compose.prod.yml'])), 'production', /compose.files\[1\]: "docker-compose.prod.yml" is not among the uploaded files/));
+  test('a file to upload that does not exist is named', () =>
+    fails(variant((d) => (d.environments.production.files[0].from = '/nonexistent/compose.yml')), 'production', /files\[0\].from: \/nonexistent\/compose.yml does not exist/));
+  test('an upload target outside the release directory is refused', () =>
+    fails(variant((d) => (d.environments.production.files[0].to = '../escape.yml')), 'production', /files\[0\].to: "..\/escape.yml" must be a relative path/));
+  test('both health url and command is ambiguous', () =>
+    fails(variant((d) => (d.environments.production.healthCheck.command = 'true')), 'production', /healthCheck: set exactly one of url or command/));
+  test('invalid YAML says so', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'deploy-config-')), 'deploy.config.yaml');
+    writeFileSync(file, 'app: [unclosed\n');
+    assert.throws(() => readConfigFile(file), /not valid YAML/);
+  });
+});
+
+describe('release and durations', () => {
+  const config = readConfigFile(EXAMPLE);
+  test('--release wins over the configured default; a bad tag is refused', () => {
+    assert.equal(chooseRelease(EXAMPLE, config.environments.production, 'production', 'v2.1'), 'v2.1');
+    assert.equal(chooseRelease(EXAMPLE, config.environments.production, 'production'), 'latest');
+    assert.throws(() => chooseRelease(EXAMPLE, config.environments.production, 'production', 'v2;rm -rf /'), /not a valid image tag/);
+  });
+  test('durations', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('10s'), 10_000);
+    assert.equal(parseDuration('2m'), 120_000);
+    assert.equal(parseDuration(1.5), 1500);
+    assert.throws(() => parseDuration('10 parsecs'), /not a duration/);
+  });
+});
