@@ -15,7 +15,7 @@ export function outcomeOf(err: unknown): RolloutResult | undefined {
   return undefined;
 }
 
-export async function follow(handle: WorkflowHandle, opts: { json: boolean; env: string; out: (line: string) => void; pollMs?: number }): Promise<number> {
+export async function follow(handle: WorkflowHandle, opts: { json: boolean; env: string; out: (line: string) => void; pollMs?: number; detachOnSigint?: boolean }): Promise<number> {
   let last: RolloutStatus | undefined;
   let done = false;
   const onSigint = () => {
@@ -23,7 +23,7 @@ export async function follow(handle: WorkflowHandle, opts: { json: boolean; env:
       `  follow:  npm run deploy -- status ${opts.env}\n  pause:   npm run deploy -- pause ${opts.env}\n  abort:   npm run deploy -- abort ${opts.env} [--rollback]`);
     process.exit(0);
   };
-  process.once('SIGINT', onSigint);
+  if (opts.detachOnSigint !== false) process.once('SIGINT', onSigint);
   const poll = async () => {
     while (!done) {
       try {

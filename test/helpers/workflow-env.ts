@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
-import { findBinary } from './binaries';
+import { findBinary } from '../../sandbox/binaries';
 
 const root = path.resolve(__dirname, '..', '..');
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const root = path.resolve(__dirname, '..', '..');
+const root = path.resolve(__dirname, '..');
 
 export function findBinary(name: 'temporal' | 'temporal-test-server'): string {
   const venv = path.join(root, '.tools', 'venv', 'bin', name);

@@ -1,0 +1,155 @@
+// The local fleet: a fake DigitalOcean API, N droplets (real sshd each), and an HAProxy load balancer
+// whose membership follows the API. Used by `npm run sandbox`, `npm run demo`, e2e tests and benchmarks.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { createActivities } from '../src/activities';
+import { realDependencies } from '../src/activities/deps';
+import { filesDigest } from '../src/activities/remote';
+import { loadEnvironment } from '../src/config/loader';
+import { makeReleaseId } from '../src/rollout-plan';
+import { FakeDigitalOcean, type FakeLoadBalancer } from './fake-digitalocean';
+import { generateKeyPair, startDropletHost, type DropletHost } from './droplet-host';
+import { HaproxyLoadBalancer } from './haproxy';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const SAMPLE_CONFIG = path.join(ROOT, 'examples', 'sample-app', 'deploy.config.yaml');
+export const SANDBOX_TOKEN = 'sandbox-token-not-a-secret';
+export const REGISTRY_PASSWORD = 'sandbox-registry-password';
+
+export interface FleetOptions {
+  /** Directory name under .sandbox/ (the demo uses "fleet", which the sample config points at). */
+  name?: string;
+  droplets?: number;
+  /** Third octet of the fleet's loopback addresses (127.0.<subnet>.x). */
+  subnet?: number;
+  /** The LB's health check; the sandbox default is quick: every 1 s, healthy after 2. */
+  healthCheck?: Partial<FakeLoadBalancer['healthCheck']>;
+  /** Delay before a membership change reaches HAProxy. */
+  propagationDelayMs?: number;
+  initialRelease?: string;
+  appBootMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface Fleet {
+  dir: string;
+  api: FakeDigitalOcean;
+  lb: HaproxyLoadBalancer;
+  hosts: DropletHost[];
+  configPath: string;
+  /** Environment a worker needs for this fleet (token, key path, registry password, API URL). */
+  workerEnv: Record<string, string>;
+  /** Which release each droplet's app answers with right now (null: not answering). */
+  releases(): Promise<Record<string, string | null>>;
+  /** Droplets the fake API lists as LB members. */
+  attached(): string[];
+  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides. */
+  writeConfig(overrides?: Record<string, unknown>): string;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
+  const name = opts.name ?? 'fleet';
+  const n = opts.droplets ?? 4;
+  const subnet = opts.subnet ?? 10;
+  const log = opts.log ?? (() => undefined);
+  const dir = path.join(ROOT, '.sandbox', name);
+  const ip = (host: number) => `127.0.${subnet}.${host}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+
+  const keyPath = path.join(dir, 'id_ed25519');
+  const client = generateKeyPair(keyPath);
+  const healthCheck: FakeLoadBalancer['healthCheck'] = {
+    protocol: 'http', port: 8080, path: '/healthcheck', check_interval_seconds: 1, response_timeout_seconds: 1,
+    healthy_threshold: 2, unhealthy_threshold: 2, ...opts.healthCheck,
+  };
+
+  const api = new FakeDigitalOcean(SANDBOX_TOKEN);
+  api.faults.propagationDelayMs = opts.propagationDelayMs ?? 500;
+  const hosts: DropletHost[] = [];
+  let lb: HaproxyLoadBalancer | undefined;
+  const stop = async () => {
+    await lb?.stop();
+    await Promise.all(hosts.map((h) => h.stop()));
+    await api.close();
+  };
+  try {
+    log(`starting ${n} droplets on 127.0.${subnet}.11-${10 + n}`);
+    for (let i = 1; i <= n; i++) {
+      const host = await startDropletHost({
+        name: `web-${i}`, address: ip(10 + i), sshPort: 2222, dir: path.join(dir, `web-${i}`), authorizedKey: client.publicKey,
+        env: { APP_BOOT_MS: String(opts.appBootMs ?? 3000) },
+      });
+      hosts.push(host);
+      api.addDroplet({ id: 3000 + i, name: host.name, publicIp: host.address, privateIp: ip(100 + i), tags: ['sample-app'] });
+    }
+    writeFileSync(path.join(dir, 'known_hosts'), `${hosts.map((h) => h.knownHostsLine).join('\n')}\n`);
+    const apiUrl = await api.listen(8090, ip(1));
+    const workerEnv = { DIGITALOCEAN_TOKEN: SANDBOX_TOKEN, DIGITALOCEAN_API_URL: apiUrl, DEPLOY_SSH_KEY_PATH: keyPath, REGISTRY_PASSWORD };
+
+    const fleetConfig = (overrides: Record<string, unknown> = {}, file = path.join(dir, 'deploy.config.yaml')) => {
+      const doc = parse(readFileSync(SAMPLE_CONFIG, 'utf8'));
+      doc.digitalocean.apiUrl = apiUrl;
+      const prod = doc.environments.production;
+      prod.ssh.privateKeyPath = keyPath;
+      prod.ssh.knownHostsPath = path.join(dir, 'known_hosts');
+      for (const f of prod.files) f.from = path.join(path.dirname(SAMPLE_CONFIG), f.from);
+      prod.rollout = { ...prod.rollout, ...overrides };
+      writeFileSync(file, stringify(doc));
+      return file;
+    };
+    const configPath = fleetConfig();
+
+    // Bootstrap: every droplet runs the initial release, through the deployer's own activities.
+    const initial = opts.initialRelease ?? 'v1';
+    log(`deploying ${initial} to every droplet`);
+    const { plan } = loadEnvironment(configPath, 'production');
+    const acts = createActivities(realDependencies({ ...process.env, ...workerEnv }));
+    const digest = filesDigest(plan.remote.files);
+    const targets = hosts.map((h) => ({ id: 3000 + Number(h.name.slice(4)), name: h.name, address: h.address }));
+    await Promise.all(targets.map(async (droplet) => {
+      const input = { droplet, remote: plan.remote, secrets: plan.secrets };
+      const releaseDir = await acts.uploadRelease({ ...input, release: initial, releaseId: makeReleaseId(initial, new Date('2026-01-01T00:00:00Z')), filesDigest: digest });
+      await acts.activateRelease({ ...input, releaseDir });
+      await acts.startRelease(input);
+      await acts.pollHealth({ ...input, healthCheck: plan.healthCheck, release: initial });
+    }));
+
+    const lbInfo: FakeLoadBalancer = { id: 'sandbox-lb-0001', name: 'sandbox-lb', ip: ip(10), status: 'active', dropletIds: targets.map((t) => t.id), healthCheck };
+    api.addLoadBalancer(lbInfo);
+    lb = new HaproxyLoadBalancer({
+      dir, bindAddress: ip(10), bindPort: 8000, healthCheck,
+      backends: targets.map((t) => ({ dropletId: t.id, name: t.name, address: t.address, port: 8080 })),
+      initialMembers: lbInfo.dropletIds,
+    });
+    await lb.start();
+    const haproxy = lb;
+    api.onMembershipChange = (_lb, ids) => {
+      haproxy.applyMembership(ids).catch((err) => log(`haproxy: ${(err as Error).message}`));
+    };
+    log(`load balancer sandbox-lb on ${haproxy.url}, API on ${apiUrl}`);
+
+    return {
+      dir, api, lb: haproxy, hosts, configPath, workerEnv,
+      async releases() {
+        const entries = await Promise.all(hosts.map(async (h) => {
+          try {
+            const res = await fetch(`http://${h.address}:8080/healthcheck`, { signal: AbortSignal.timeout(1000) });
+            return [h.name, ((await res.json()) as { release: string }).release] as const;
+          } catch {
+            return [h.name, null] as const;
+          }
+        }));
+        return Object.fromEntries(entries);
+      },
+      attached: () => api.members(lbInfo).map((id) => hosts[id - 3001].name),
+      writeConfig: (overrides = {}) => fleetConfig(overrides, path.join(dir, `deploy.config.${Date.now()}.yaml`)),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

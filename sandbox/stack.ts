@@ -1,0 +1,88 @@
+// Everything a real rollout needs on one machine: a Temporal dev server (with Web UI and the Deploy*
+// search attributes), a worker with the real activities, and the local fleet. Used by the demo and e2e tests.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createActivities } from '../src/activities';
+import { realDependencies } from '../src/activities/deps';
+import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
+import { TASK_QUEUE } from '../src/temporal';
+import { findBinary } from './binaries';
+import { startFleet, type Fleet, type FleetOptions } from './fleet';
+
+export interface Stack {
+  env: TestWorkflowEnvironment;
+  client: Client;
+  address: string;
+  fleet: Fleet;
+  taskQueue: string;
+  /** Environment for the CLI and a worker process: Temporal address, fleet secrets. */
+  processEnv: Record<string, string>;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let runtimeReady = false;
+
+export interface StackOptions extends FleetOptions {
+  ui?: boolean;
+  port?: number;
+  uiPort?: number;
+  taskQueue?: string;
+  /** A prebuilt workflow bundle (tests reuse one); default: bundle src/workflows at start. */
+  workflowBundlePath?: string;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  if (!runtimeReady) {
+    runtimeReady = true;
+    Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { forward: {}, filter: 'WARN' } } });
+  }
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: findBinary('temporal') },
+      ip: '127.0.0.1',
+      port: opts.port,
+      ui: opts.ui ?? false,
+      uiPort: opts.uiPort,
+      searchAttributes: [DeployApp, DeployEnv, DeployRelease],
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  let fleet: Fleet;
+  try {
+    fleet = await startFleet(opts);
+  } catch (err) {
+    await env.teardown();
+    throw err;
+  }
+  const address = env.address;
+  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  const processEnv = { ...fleet.workerEnv, TEMPORAL_ADDRESS: address, DEPLOY_TASK_QUEUE: taskQueue };
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const stack: Stack = {
+    env, client: env.client, address, fleet, taskQueue, processEnv,
+    async startWorker() {
+      worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../src/workflows') }),
+        activities: createActivities(realDependencies({ ...process.env, ...fleet.workerEnv })),
+      });
+      running = worker.run();
+    },
+    async stopWorker() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      worker = undefined;
+    },
+    async stop() {
+      await stack.stopWorker().catch(() => undefined);
+      await fleet.stop();
+      await env.teardown();
+    },
+  };
+  return stack;
+}
