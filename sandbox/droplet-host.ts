@@ -45,7 +45,21 @@ export function generateKeyPair(file: string): { privateKey: string; publicKey: 
   return { privateKey: readFileSync(file, 'utf8'), publicKey: readFileSync(`${file}.pub`, 'utf8').trim() };
 }
 
+/** True when something already accepts connections there (a fleet left running, another service). */
+export async function portInUse(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 export async function startDropletHost(opts: DropletHostOptions): Promise<DropletHost> {
+  if (await portInUse(opts.address, opts.sshPort)) {
+    throw new Error(`${opts.address}:${opts.sshPort} is already in use: is another sandbox fleet running? (npm run sandbox -- down)`);
+  }
   const rootDir = path.join(opts.dir, 'root');
   const etc = path.join(opts.dir, 'etc');
   mkdirSync(path.join(rootDir, '.ssh'), { recursive: true });
@@ -121,14 +135,7 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
   while (Date.now() < deadline) {
     const why = failed?.();
     if (why) throw new Error(why);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host, port }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portInUse(host, port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${host}:${port} did not open within ${timeoutMs} ms`);

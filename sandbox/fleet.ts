@@ -44,8 +44,8 @@ export interface Fleet {
   releases(): Promise<Record<string, string | null>>;
   /** Droplets the fake API lists as LB members. */
   attached(): string[];
-  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides. */
-  writeConfig(overrides?: Record<string, unknown>): string;
+  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides and extra files. */
+  writeConfig(overrides?: Record<string, unknown>, extraFiles?: { from: string; to: string }[]): string;
   stop(): Promise<void>;
 }
 
@@ -89,13 +89,14 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     const apiUrl = await api.listen(8090, ip(1));
     const workerEnv = { DIGITALOCEAN_TOKEN: SANDBOX_TOKEN, DIGITALOCEAN_API_URL: apiUrl, DEPLOY_SSH_KEY_PATH: keyPath, REGISTRY_PASSWORD };
 
-    const fleetConfig = (overrides: Record<string, unknown> = {}, file = path.join(dir, 'deploy.config.yaml')) => {
+    const fleetConfig = (overrides: Record<string, unknown> = {}, file = path.join(dir, 'deploy.config.yaml'), extraFiles: { from: string; to: string }[] = []) => {
       const doc = parse(readFileSync(SAMPLE_CONFIG, 'utf8'));
       doc.digitalocean.apiUrl = apiUrl;
       const prod = doc.environments.production;
       prod.ssh.privateKeyPath = keyPath;
       prod.ssh.knownHostsPath = path.join(dir, 'known_hosts');
       for (const f of prod.files) f.from = path.join(path.dirname(SAMPLE_CONFIG), f.from);
+      prod.files.push(...extraFiles);
       prod.rollout = { ...prod.rollout, ...overrides };
       writeFileSync(file, stringify(doc));
       return file;
@@ -144,8 +145,8 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
         }));
         return Object.fromEntries(entries);
       },
-      attached: () => api.members(lbInfo).map((id) => hosts[id - 3001].name),
-      writeConfig: (overrides = {}) => fleetConfig(overrides, path.join(dir, `deploy.config.${Date.now()}.yaml`)),
+      attached: () => api.members(lbInfo).map((id) => hosts[id - 3001].name).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+      writeConfig: (overrides = {}, extraFiles = []) => fleetConfig(overrides, path.join(dir, `deploy.config.${Date.now()}.yaml`), extraFiles),
       stop,
     };
   } catch (err) {

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../src/activities';
 import { realDependencies } from '../src/activities/deps';
 import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
-import { TASK_QUEUE } from '../src/temporal';
+import { taskQueue as defaultTaskQueue } from '../src/temporal';
 import { findBinary } from './binaries';
 import { startFleet, type Fleet, type FleetOptions } from './fleet';
 
@@ -58,7 +58,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     throw err;
   }
   const address = env.address;
-  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  const taskQueue = opts.taskQueue ?? defaultTaskQueue();
   const processEnv = { ...fleet.workerEnv, TEMPORAL_ADDRESS: address, DEPLOY_TASK_QUEUE: taskQueue };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;

@@ -2,5 +2,12 @@
 # Runs every test file under test/ with node's test runner (tsx for TypeScript). Pass files to run a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
+# Whatever a test run started (sandbox droplets, HAProxy, sample apps) ends with it, even after a crash.
+cleanup() {
+  pkill -f "$root/.sandbox/" 2>/dev/null || true
+  pkill -f "$root/sandbox/sample-app.mjs" 2>/dev/null || true
+}
+trap cleanup EXIT
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${files[@]}"

@@ -3,7 +3,10 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 
-export const TASK_QUEUE = process.env.DEPLOY_TASK_QUEUE || 'deploy';
+/** Read at call time, so a process that sets DEPLOY_TASK_QUEUE after start-up still gets it. */
+export function taskQueue(): string {
+  return process.env.DEPLOY_TASK_QUEUE || 'deploy';
+}
 export const DEFAULT_ADDRESS = 'localhost:7233';
 
 export interface TemporalTarget {

@@ -2,7 +2,7 @@
 // Secrets (DO token, SSH key, registry password) come from this process's environment only.
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, realDependencies } from './activities';
-import { TASK_QUEUE, temporalTarget, unreachableHelp } from './temporal';
+import { taskQueue, temporalTarget, unreachableHelp } from './temporal';
 
 async function main(): Promise<void> {
   const target = temporalTarget();
@@ -16,13 +16,13 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
-    taskQueue: TASK_QUEUE,
+    taskQueue: taskQueue(),
     workflowsPath: require.resolve('./workflows'),
     activities: createActivities(realDependencies()),
     // Let in-flight steps finish (or record their failure) before exiting on SIGINT/SIGTERM.
     shutdownGraceTime: '30s',
   });
-  console.log(`worker: polling task queue "${TASK_QUEUE}" on ${target.connectionOptions.address} (namespace ${target.namespace})`);
+  console.log(`worker: polling task queue "${taskQueue()}" on ${target.connectionOptions.address} (namespace ${target.namespace})`);
   await worker.run();
   await connection.close();
 }

@@ -6,7 +6,7 @@ import { DigitalOceanError } from '../digitalocean/errors';
 import { fleetProblems } from '../activities/fleet';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { deploySearchAttributes } from '../search-attributes';
-import { TASK_QUEUE, webUiLink } from '../temporal';
+import { taskQueue, webUiLink } from '../temporal';
 import type { Fleet } from '../types';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
@@ -47,7 +47,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
   try {
     try {
       await client.workflow.start('rolloutWorkflow', {
-        taskQueue: TASK_QUEUE,
+        taskQueue: taskQueue(),
         workflowId,
         args: [{ plan, release }],
         workflowIdConflictPolicy: 'FAIL', // the deploy lock: one rollout per app+environment

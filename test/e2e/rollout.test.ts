@@ -1,0 +1,95 @@
+// Real rollouts on the local fleet with steady traffic through HAProxy: not one request may fail.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Stack } from '../../sandbox/stack';
+import { all, assertFleet, assertNoFailedRequests, e2eStack, rollout, WORKFLOW_ID } from '../helpers/e2e';
+
+let stack: Stack;
+before(async () => {
+  stack = await e2eStack({ name: 'e2e-rollout', subnet: 21 });
+  await stack.startWorker();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+const releasesOn = (droplet: string) => {
+  const dir = path.join(stack.fleet.dir, droplet, 'root', 'apps', 'sample-app', 'releases');
+  return existsSync(dir) ? readdirSync(dir).map((d) => d.replace(/-\d{14}$/, '')).sort() : [];
+};
+
+describe('rolling deploys', () => {
+  test('v1 → v2 across 4 droplets, one at a time', async () => {
+    const r = await rollout(stack, 'v2');
+    const { result, traffic, status } = await r.finish();
+    assert.equal(result?.status, 'succeeded', result?.message);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v2'));
+    assert.ok(traffic.byRelease.v1 > 0 && traffic.byRelease.v2 > 0, 'both releases served during the rollout');
+    assert.deepEqual(status.droplets.map((d) => d.steps.map((s) => s.step).join(',')), Array(4).fill('record-previous,detach,drain,upload,activate,start,health,attach,settle'));
+    const described = await r.handle.describe();
+    assert.equal(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployEnv')?.value, 'production');
+    const child = await stack.client.workflow.getHandle(`${WORKFLOW_ID}/web-1`).describe();
+    assert.equal(child.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployRelease')?.value, 'v2');
+  });
+
+  test('v2 → v3 in batches of 2', async () => {
+    const r = await rollout(stack, 'v3', { minAttached: 2 }, 2);
+    const { result, traffic, status } = await r.finish();
+    assert.equal(result?.status, 'succeeded', result?.message);
+    assert.deepEqual(status.batches, [['web-1', 'web-2'], ['web-3', 'web-4']]);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v3'));
+  });
+
+  test('a broken release fails its health check on the first droplet, which is restored and re-attached; no other droplet is touched', async () => {
+    const r = await rollout(stack, 'v4-broken', { onFailure: 'rollback' });
+    const { result, traffic } = await r.finish();
+    assert.equal(result?.status, 'failed');
+    assert.match(result?.message ?? '', /web-1: deploy failed: web-1 did not pass its health check 3× in a row .* as release v4-broken: last probe status 500, expected 200; restored v3 and re-attached/);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v3'));
+    for (const d of ['web-2', 'web-3', 'web-4']) assert.ok(!releasesOn(d).includes('v4-broken'), `${d} never got the broken release`);
+  });
+});
+
+describe('operator control', () => {
+  test('pause after the first batch, then resume', async () => {
+    const r = await rollout(stack, 'v5');
+    await r.waitFor((s) => s.droplets[0].state === 'deploying');
+    await r.handle.signal('pause');
+    const paused = await r.waitFor((s) => s.phase === 'paused');
+    assert.deepEqual(paused.droplets.map((d) => d.state), ['deployed', 'pending', 'pending', 'pending']);
+    await new Promise((res) => setTimeout(res, 2000));
+    assert.deepEqual(await stack.fleet.releases(), { 'web-1': 'v5', 'web-2': 'v3', 'web-3': 'v3', 'web-4': 'v3' }, 'nothing moves while paused');
+    await r.handle.signal('resume');
+    const { result, traffic } = await r.finish();
+    assert.equal(result?.status, 'succeeded', result?.message);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v5'));
+  });
+
+  test('abort with rollback mid-rollout: every droplet back on the release it had, attached', async () => {
+    const r = await rollout(stack, 'v6');
+    await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'start');
+    await r.handle.signal('abort', { rollback: true });
+    const { result, traffic } = await r.finish();
+    assert.equal(result?.status, 'aborted', result?.message);
+    assert.match(result?.message ?? '', /1 updated droplet\(s\) rolled back/);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v5'));
+  });
+
+  test('abort without rollback: the in-flight droplet is restored, finished ones keep the new release', async () => {
+    const r = await rollout(stack, 'v7');
+    await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'start');
+    await r.handle.signal('abort', {});
+    const { result, traffic, status } = await r.finish();
+    assert.equal(result?.status, 'aborted');
+    assert.deepEqual(status.droplets.map((d) => d.state), ['deployed', 'restored', 'skipped', 'skipped']);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, { 'web-1': 'v7', 'web-2': 'v5', 'web-3': 'v5', 'web-4': 'v5' });
+  });
+});
