@@ -2,7 +2,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { chooseRelease, readConfigFile, resolveEnvironment } from '../config/loader';
 import { createDigitalOcean } from '../digitalocean/dots-adapter';
-import { DigitalOceanError } from '../digitalocean/errors';
+import { DigitalOceanError, retryTransient } from '../digitalocean/errors';
 import { fleetProblems } from '../activities/fleet';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { deploySearchAttributes } from '../search-attributes';
@@ -27,8 +27,9 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
   let fleet: Fleet;
   try {
     const api = createDigitalOcean({ token, apiUrl: process.env.DIGITALOCEAN_API_URL || plan.apiUrl });
-    const droplets = await api.listDroplets(plan.droplets, plan.remote.addressType);
-    fleet = { droplets, loadBalancer: plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined };
+    const lbRef = plan.loadBalancer;
+    const droplets = await retryTransient(() => api.listDroplets(plan.droplets, plan.remote.addressType));
+    fleet = { droplets, loadBalancer: lbRef ? await retryTransient(() => api.getLoadBalancer(lbRef)) : undefined };
   } catch (err) {
     if (err instanceof DigitalOceanError) throw new CliError(`cannot resolve the fleet: ${err.message}`, 2);
     throw err;

@@ -32,7 +32,8 @@ import {
 const { resolveFleet, preflight } = proxyActivities<DeployActivities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '1m',
-  retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' },
+  // Rate limits and 5xx are retried (429 after the time the API asks for); refusals are not.
+  retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '30s' },
 });
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {

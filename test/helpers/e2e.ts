@@ -15,9 +15,17 @@ export const WORKFLOW_ID = rolloutWorkflowId('sample-app', 'production');
 /** Quick rollout timings for tests (the LB checks every 1 s; healthy after 2 unless a test says otherwise). */
 export const FAST = { drainDelay: '1s', settleMargin: '2s' };
 
+/** Loads still running (a test that failed mid-rollout): stopped with the stack so the process can exit. */
+const loads = new Set<Load>();
+
 export async function e2eStack(opts: StackOptions): Promise<Stack> {
   const stack = await startStack({ appBootMs: 1000, ...opts, taskQueue: `e2e-${process.pid}`, workflowBundlePath: await workflowBundlePath() });
   Object.assign(process.env, stack.processEnv);
+  const stop = stack.stop;
+  stack.stop = async () => {
+    await Promise.all([...loads].map((l) => l.stop()));
+    await stop();
+  };
   return stack;
 }
 
@@ -34,6 +42,7 @@ export interface Rollout {
 export async function rollout(stack: Stack, release: string, overrides: Record<string, unknown> = {}, batchSize?: number, extraFiles: { from: string; to: string }[] = []): Promise<Rollout> {
   const config = stack.fleet.writeConfig({ ...FAST, ...overrides }, extraFiles);
   const load = startLoad(`${stack.fleet.lb.url}/`, { concurrency: 4, intervalMs: 40, maxMs: 5 * 60_000 });
+  loads.add(load);
   const out: string[] = [];
   const code = await runStart({ verb: 'start', env: 'production', config, release, batchSize, dryRun: false, detach: true, json: false, rollback: false }, (l) => out.push(l));
   assert.equal(code, 0, out.join('\n'));
@@ -66,6 +75,7 @@ export async function rollout(stack: Stack, release: string, overrides: Record<s
       }
       await new Promise((r) => setTimeout(r, 1500));
       const traffic = await load.stop();
+      loads.delete(load);
       return { result, error, traffic, status: await status() };
     },
   };
