@@ -1,13 +1,14 @@
 // `npm run demo`: a real zero-downtime rollout on this machine. Temporal dev server (Web UI on :8233),
 // a worker, 4 sandbox droplets behind HAProxy, steady traffic through the LB, and a rollout v1 → v2
 // started and followed by the operator CLI. Ends with a report; tears everything down on exit or Ctrl-C.
-//   npm run demo -- [--report <file.json>] [--droplets N] [--keep-ui <seconds>]
+//   npm run demo -- [--report <file.json>] [--svg <timeline.svg>] [--droplets N] [--keep-ui <seconds>]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runStart } from '../src/cli/start';
 import { follow } from '../src/cli/follow';
 import { rolloutWorkflowId, formatMs } from '../src/rollout-plan';
 import { webUiLink } from '../src/temporal';
+import { renderTimelineSvg } from '../src/cli/timeline';
 import type { RolloutStatus } from '../src/workflows/messages';
 import { SAMPLE_CONFIG } from './fleet';
 import { startLoad, type LoadReport } from './load';
@@ -25,7 +26,7 @@ export interface DemoReport {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { report: { type: 'string' }, droplets: { type: 'string' }, 'keep-ui': { type: 'string' } } });
+  const { values } = parseArgs({ options: { report: { type: 'string' }, svg: { type: 'string' }, droplets: { type: 'string' }, 'keep-ui': { type: 'string' } } });
   const say = (line: string) => console.log(line);
   let stack: Stack | undefined;
   let tornDown = false;
@@ -52,7 +53,7 @@ async function main(): Promise<number> {
     say(`demo: steady load running (${load.snapshot().requests} requests so far, all through the load balancer)\n`);
 
     const started = Date.now();
-    const args = { verb: 'start' as const, env: 'production', config: SAMPLE_CONFIG, release: 'v2', dryRun: false, detach: true, json: false, rollback: false };
+    const args = { verb: 'start' as const, env: 'production', config: SAMPLE_CONFIG, release: 'v2', dryRun: false, detach: true, json: false, rollback: false, limit: 10 };
     const startCode = await runStart(args, say);
     if (startCode !== 0) throw new Error(`start-deploy exited ${startCode}`);
     const workflowId = rolloutWorkflowId('sample-app', 'production');
@@ -88,6 +89,10 @@ async function main(): Promise<number> {
     if (values.report) {
       writeFileSync(values.report, JSON.stringify(report, null, 2));
       say(`report written to ${values.report}`);
+    }
+    if (values.svg) {
+      writeFileSync(values.svg, renderTimelineSvg(`sample-app production v1 → v2: ${report.rollout.status}, ${report.failedRequests} failed of ${report.requests} requests`, report.droplets, report.load));
+      say(`timeline written to ${values.svg}`);
     }
     const keep = Number(values['keep-ui'] ?? 0);
     if (keep > 0) {

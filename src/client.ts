@@ -4,11 +4,14 @@ import { USAGE, UsageError, parseCli } from './cli/args';
 import { CliError } from './cli/connect';
 import { runStart } from './cli/start';
 import { runControl } from './cli/control';
+import { runReport } from './cli/report';
 
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
   try {
     const args = parseCli(argv);
-    return args.verb === 'start' ? await runStart(args, out) : await runControl(args, out);
+    if (args.verb === 'start') return await runStart(args, out);
+    if (args.verb === 'report') return await runReport(args, out);
+    return await runControl(args, out);
   } catch (e) {
     if (e instanceof UsageError) {
       err(e.message ? `error: ${e.message}\n\n${USAGE}` : USAGE);

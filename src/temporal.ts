@@ -24,9 +24,9 @@ export function temporalTarget(): TemporalTarget {
 }
 
 /** The Web UI link to one workflow, for the local dev server unless TEMPORAL_UI_URL says otherwise. */
-export function webUiLink(namespace: string, workflowId: string): string {
+export function webUiLink(namespace: string, workflowId: string, runId?: string): string {
   const base = (process.env.TEMPORAL_UI_URL || 'http://localhost:8233').replace(/\/+$/, '');
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
 }
 
 export function unreachableHelp(address: string): string {

@@ -7,7 +7,9 @@ export class UsageError extends Error {
 
 export const USAGE = `usage:
   npm run start-deploy -- <env> [--config <file>] [--release <tag>] [--batch-size N] [--dry-run] [--detach] [--json]
-  npm run deploy -- status|pause|resume|abort <env> [--config <file>] [--rollback] [--json]
+  npm run deploy -- status|watch|pause|resume|abort <env> [--config <file>] [--rollback] [--json]
+  npm run deploy -- history <env> [--config <file>] [--limit N] [--json]
+  npm run deploy -- report <workflow-id> [--svg <file>]
 
   --config <file>    deploy configuration (default ./deploy.config.yaml)
   --release <tag>    image tag to deploy (default: the environment's "release" in the config)
@@ -16,11 +18,13 @@ export const USAGE = `usage:
   --detach           start the rollout and return; follow it later with "deploy status"
   --json             machine-readable output, one JSON object per line
   --rollback         with abort: also return updated droplets to their previous release
+  --limit N          with history: how many past rollouts to list (default 10)
+  --svg <file>       with report: write the rollout's timeline picture there
 
 exit codes: 0 succeeded, 1 failed (rolled back or not), 2 usage or configuration error, 3 aborted`;
 
-export type Verb = 'start' | 'status' | 'pause' | 'resume' | 'abort';
-const VERBS: Verb[] = ['start', 'status', 'pause', 'resume', 'abort'];
+export type Verb = 'start' | 'status' | 'watch' | 'history' | 'report' | 'pause' | 'resume' | 'abort';
+const VERBS: Verb[] = ['start', 'status', 'watch', 'history', 'report', 'pause', 'resume', 'abort'];
 
 export interface CliArgs {
   verb: Verb;
@@ -32,6 +36,8 @@ export interface CliArgs {
   detach: boolean;
   json: boolean;
   rollback: boolean;
+  limit: number;
+  svg?: string;
 }
 
 export function parseCli(argv: string[]): CliArgs {
@@ -48,6 +54,8 @@ export function parseCli(argv: string[]): CliArgs {
         detach: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         rollback: { type: 'boolean', default: false },
+        limit: { type: 'string' },
+        svg: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -58,15 +66,19 @@ export function parseCli(argv: string[]): CliArgs {
   if (values.help) throw new UsageError('');
   const [verb, env, ...extra] = positionals;
   if (!verb || !VERBS.includes(verb as Verb)) throw new UsageError(verb ? `unknown command "${verb}"` : 'missing command');
-  if (!env) throw new UsageError('missing environment name (for example: production)');
+  if (!env) throw new UsageError(verb === 'report' ? 'missing workflow ID (for example: rollout-sample-app-production)' : 'missing environment name (for example: production)');
   if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
   let batchSize: number | undefined;
   if (values['batch-size'] !== undefined) {
     batchSize = Number(values['batch-size']);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a whole number ≥ 1, got "${values['batch-size']}"`);
   }
+  const limit = values.limit === undefined ? 10 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a whole number ≥ 1, got "${values.limit}"`);
   return {
     verb: verb as Verb,
+    limit,
+    svg: values.svg,
     env,
     config: values.config ?? 'deploy.config.yaml',
     release: values.release,

@@ -1,4 +1,4 @@
-// `deploy status|pause|resume|abort <env>`: talk to the running rollout of an environment.
+// `deploy status|watch|history|pause|resume|abort <env>`: the rollouts of an environment, running or past.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readConfigFile, resolveEnvironment } from '../config/loader';
 import { rolloutWorkflowId } from '../rollout-plan';
@@ -7,6 +7,8 @@ import type { RolloutStatus } from '../workflows/messages';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
 import { renderStatus } from './render';
+import { follow } from './follow';
+import { rolloutHistory, renderHistory } from './history';
 
 export async function runControl(args: CliArgs, out: (line: string) => void): Promise<number> {
   const config = readConfigFile(args.config);
@@ -14,6 +16,11 @@ export async function runControl(args: CliArgs, out: (line: string) => void): Pr
   const workflowId = rolloutWorkflowId(plan.app, plan.env);
   const { client, namespace, close } = await connectClient();
   try {
+    if (args.verb === 'history') {
+      const entries = await rolloutHistory(client, namespace, plan.app, plan.env, args.limit);
+      out(args.json ? entries.map((e) => JSON.stringify({ event: 'rollout', ...e })).join('\n') : renderHistory(entries));
+      return 0;
+    }
     const handle = client.workflow.getHandle(workflowId);
     let running = false;
     try {
@@ -28,6 +35,7 @@ export async function runControl(args: CliArgs, out: (line: string) => void): Pr
       return 0;
     }
     if (!running) throw new CliError(`no rollout of ${plan.app} to ${plan.env} is running; nothing to ${args.verb}`, 2);
+    if (args.verb === 'watch') return await follow(handle, { json: args.json, env: plan.env, out, live: !args.json && out === console.log && process.stdout.isTTY === true });
     if (args.verb === 'abort') await handle.signal('abort', { rollback: args.rollback });
     else await handle.signal(args.verb);
     const messages: Record<string, string> = { pause: 'pause requested: the in-flight batch finishes, then the rollout waits', resume: 'resumed', abort: `abort requested${args.rollback ? ' with rollback' : ''}: in-flight droplets are restored and re-attached` };

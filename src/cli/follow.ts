@@ -15,8 +15,24 @@ export function outcomeOf(err: unknown): RolloutResult | undefined {
   return undefined;
 }
 
-export async function follow(handle: WorkflowHandle, opts: { json: boolean; env: string; out: (line: string) => void; pollMs?: number; detachOnSigint?: boolean }): Promise<number> {
+export interface FollowOptions {
+  json: boolean;
+  env: string;
+  out: (line: string) => void;
+  pollMs?: number;
+  detachOnSigint?: boolean;
+  /** Redraw one row per droplet in place (a terminal); otherwise print timestamped lines. */
+  live?: boolean;
+}
+
+export async function follow(handle: WorkflowHandle, opts: FollowOptions): Promise<number> {
   let last: RolloutStatus | undefined;
+  let drawn = 0;
+  const redraw = (status: RolloutStatus) => {
+    const block = renderStatus(status, Date.now());
+    process.stdout.write(`${drawn ? `\x1b[${drawn}A\x1b[0J` : ''}${block}\n`);
+    drawn = block.split('\n').length;
+  };
   let done = false;
   const onSigint = () => {
     opts.out(`\ndetached from ${handle.workflowId}; the rollout keeps running.\n` +
@@ -30,6 +46,8 @@ export async function follow(handle: WorkflowHandle, opts: { json: boolean; env:
         const status = await handle.query<RolloutStatus>('status');
         if (opts.json) {
           if (JSON.stringify(status) !== JSON.stringify(last)) opts.out(JSON.stringify({ event: 'status', status }));
+        } else if (opts.live) {
+          redraw(status);
         } else {
           for (const line of progressLines(last, status)) opts.out(line);
         }
@@ -65,7 +83,8 @@ export async function follow(handle: WorkflowHandle, opts: { json: boolean; env:
   }
   if (opts.json) opts.out(JSON.stringify({ event: 'end', ...result }));
   else {
-    if (last) opts.out(renderStatus(last, Date.now()));
+    if (last && opts.live) redraw(last);
+    else if (last) opts.out(renderStatus(last, Date.now()));
     opts.out(`${result.status.toUpperCase()}: ${result.message}`);
   }
   return EXIT[result.status];

@@ -67,7 +67,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
       if (!args.json) out(`detached; follow with: npm run deploy -- status ${plan.env}`);
       return 0;
     }
-    return await follow(client.workflow.getHandle(workflowId), { json: args.json, env: plan.env, out });
+    return await follow(client.workflow.getHandle(workflowId), { json: args.json, env: plan.env, out, live: !args.json && out === console.log && process.stdout.isTTY === true });
   } finally {
     await close();
   }

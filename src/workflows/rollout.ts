@@ -8,6 +8,7 @@ import {
   condition,
   executeChild,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   workflowInfo,
@@ -47,12 +48,27 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   let batchScope: CancellationScope | undefined;
   const reports = new Map<string, DropletReport>();
 
+  /** The Web UI's "current details": the progress table an operator looks for first. */
+  const publish = () => {
+    const rows = status.droplets.map((d) =>
+      `| ${d.name} | ${d.state} | ${d.step ?? ''}${d.step && d.stepStartedAt ? ` (${formatMs(Date.now() - d.stepStartedAt)})` : ''} | ${d.release ?? ''} |`);
+    setCurrentDetails([
+      `**${plan.app} ${plan.env} → ${release}**: ${status.phase}${status.paused ? ' (paused)' : ''}` +
+        `${status.currentBatch >= 0 ? `, batch ${status.currentBatch + 1}/${status.batches.length}` : ''}`,
+      '', '| droplet | state | step | release |', '| --- | --- | --- | --- |', ...rows,
+      ...(status.needsAttention.length ? ['', `**NEEDS ATTENTION (detached):** ${status.needsAttention.join(', ')}`] : []),
+      ...(status.message ? ['', status.message] : []),
+    ].join('\n'));
+  };
+
   setHandler(statusQuery, () => status);
   setHandler(pauseSignal, () => {
     status.paused = true;
+    publish();
   });
   setHandler(resumeSignal, () => {
     status.paused = false;
+    publish();
   });
   setHandler(abortSignal, (request) => {
     status.abortRequested = true;
@@ -74,12 +90,14 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       reports.set(p.droplet, p.report);
       d.error = p.report.compensationError ?? p.report.error;
     }
+    publish();
   });
 
   const end = (result: RolloutResult): RolloutResult => {
     status.phase = result.status;
     status.message = result.message;
     status.endedAt = Date.now();
+    publish();
     if (result.status === 'succeeded') return result;
     const type = { failed: 'RolloutFailed', 'rolled-back': 'RolloutRolledBack', aborted: 'RolloutAborted' }[result.status];
     throw ApplicationFailure.nonRetryable(result.message, type, result);
@@ -105,6 +123,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   status.batches = batches.map((b) => b.map((d) => d.name));
   status.droplets = batches.flatMap((batch, i) =>
     batch.map((d): DropletStatus => ({ name: d.name, id: d.id, batch: i, state: 'pending', previousRelease: report.current[d.name]?.release ?? null, steps: [] })));
+  publish();
   const releaseId = makeReleaseId(release, workflowInfo().startTime);
   const searchable = workflowInfo().typedSearchAttributes.get(DeployApp) !== undefined;
   const byName = (name: string) => status.droplets.find((d) => d.name === name) as DropletStatus;
@@ -144,6 +163,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       return false;
     } finally {
       d.step = undefined;
+      publish();
     }
   }
 
@@ -186,6 +206,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     }
     status.phase = 'deploying';
     status.currentBatch = i;
+    publish();
     batchScope = new CancellationScope();
     const scope = batchScope;
     const outcomes = await scope.run(() => Promise.all(batches[i].map((d) => runChild(d, 'deploy', release))));

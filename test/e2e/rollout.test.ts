@@ -1,9 +1,10 @@
 // Real rollouts on the local fleet with steady traffic through HAProxy: not one request may fail.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Stack } from '../../sandbox/stack';
+import { main } from '../../src/client';
 import { all, assertFleet, assertNoFailedRequests, e2eStack, rollout, WORKFLOW_ID } from '../helpers/e2e';
 
 let stack: Stack;
@@ -33,6 +34,9 @@ describe('rolling deploys', () => {
     assert.equal(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployEnv')?.value, 'production');
     const child = await stack.client.workflow.getHandle(`${WORKFLOW_ID}/web-1`).describe();
     assert.equal(child.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployRelease')?.value, 'v2');
+    // The Web UI's current details show the progress table.
+    const meta = await r.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    assert.match(meta.currentDetails, /\| web-4 \| deployed \|/);
   });
 
   test('v2 → v3 in batches of 2', async () => {
@@ -91,5 +95,31 @@ describe('operator control', () => {
     assert.deepEqual(status.droplets.map((d) => d.state), ['deployed', 'restored', 'skipped', 'skipped']);
     assertNoFailedRequests(traffic);
     await assertFleet(stack, { 'web-1': 'v7', 'web-2': 'v5', 'web-3': 'v5', 'web-4': 'v5' });
+  });
+});
+
+describe('history', () => {
+  test('lists past rollouts of the environment from visibility, newest first', async () => {
+    const out: string[] = [];
+    const config = stack.fleet.writeConfig();
+    let entries: { release: string; outcome?: string }[] = [];
+    for (let i = 0; i < 50 && entries.length < 6; i++) { // visibility is eventually consistent
+      out.length = 0;
+      assert.equal(await main(['history', 'production', '--config', config, '--limit', '10', '--json'], (l) => out.push(l), (l) => out.push(l)), 0);
+      entries = out.join('\n').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.deepEqual(entries.map((e) => [e.release, e.outcome]), [
+      ['v7', 'aborted'], ['v6', 'aborted'], ['v5', 'succeeded'], ['v4-broken', 'failed'], ['v3', 'succeeded'], ['v2', 'succeeded'],
+    ]);
+  });
+
+  test('report draws the last rollout\'s timeline', async () => {
+    const svg = path.join(stack.fleet.dir, 'timeline.svg');
+    const out: string[] = [];
+    assert.equal(await main(['report', WORKFLOW_ID, '--svg', svg], (l) => out.push(l), (l) => out.push(l)), 0);
+    assert.match(out.join('\n'), /sample-app production → v7: aborted/);
+    const text = readFileSync(svg, 'utf8');
+    assert.equal((text.match(/<title>web-2 /g) ?? []).length > 5, true, 'web-2 has its steps drawn');
   });
 });

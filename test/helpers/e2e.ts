@@ -44,7 +44,7 @@ export async function rollout(stack: Stack, release: string, overrides: Record<s
   const load = startLoad(`${stack.fleet.lb.url}/`, { concurrency: 4, intervalMs: 40, maxMs: 5 * 60_000 });
   loads.add(load);
   const out: string[] = [];
-  const code = await runStart({ verb: 'start', env: 'production', config, release, batchSize, dryRun: false, detach: true, json: false, rollback: false }, (l) => out.push(l));
+  const code = await runStart({ verb: 'start', env: 'production', config, release, batchSize, dryRun: false, detach: true, json: false, rollback: false, limit: 10 }, (l) => out.push(l));
   assert.equal(code, 0, out.join('\n'));
   const handle = stack.client.workflow.getHandle(WORKFLOW_ID);
   const status = () => handle.query<RolloutStatus>('status');

@@ -3,6 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { main } from '../../src/client';
+import { historyQuery, renderHistory } from '../../src/cli/history';
+import { renderTimelineSvg } from '../../src/cli/timeline';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
@@ -104,4 +106,24 @@ test('an unreachable Temporal server says how to start one, exit 2', async () =>
   } finally {
     delete process.env.TEMPORAL_ADDRESS;
   }
+});
+
+test('history renders one line per rollout with its outcome and Web UI link', () => {
+  assert.equal(historyQuery('shop', 'production'), 'WorkflowType = "rolloutWorkflow" AND DeployApp = "shop" AND DeployEnv = "production"');
+  const text = renderHistory([{ workflowId: 'rollout-shop-production', runId: 'r1', release: 'v2', status: 'COMPLETED', startedAt: '2026-11-30T12:00:00.000Z', closedAt: '2026-11-30T12:01:05.000Z', outcome: 'succeeded', dropletsChanged: 4, webUi: 'http://localhost:8233/namespaces/default/workflows/rollout-shop-production/r1' }]);
+  assert.equal(text, '2026-11-30 12:00:00 → 12:01:05  v2           succeeded, 4 droplet(s) updated\n    http://localhost:8233/namespaces/default/workflows/rollout-shop-production/r1');
+  assert.equal(renderHistory([]), 'no rollouts found');
+});
+
+test('the timeline SVG has a row per droplet, a segment per step, and the error rate of the load', () => {
+  const t = 1_000_000;
+  const svg = renderTimelineSvg('demo', [
+    { name: 'web-1', steps: [{ step: 'detach', startedAt: t, endedAt: t + 100, ok: true }, { step: 'health', startedAt: t + 100, endedAt: t + 3000, ok: false }] },
+    { name: 'web-2', steps: [{ step: 'detach', startedAt: t + 3000, endedAt: t + 3100, ok: true }] },
+  ], [{ at: t, requests: 50, failed: 0 }, { at: t + 1000, requests: 48, failed: 2 }]);
+  assert.match(svg, /^<svg /);
+  assert.equal((svg.match(/<title>web-1 /g) ?? []).length, 2);
+  assert.match(svg, /<title>web-1 health 2.9s FAILED<\/title>/);
+  assert.match(svg, /98 requests, 2 failed \(2.04% error rate\)/);
+  assert.match(svg, /<\/svg>$/);
 });
