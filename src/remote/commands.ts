@@ -90,7 +90,7 @@ export function pruneReleases(remote: Pick<RemoteSpec, 'remoteDir' | 'keepReleas
     `while read -r d; do [ "$d" = "$cur" ] || rm -rf -- "$d"; done`;
 }
 
-/** Dangling images only. Never `docker system prune --volumes`: volumes hold data. */
+/** Dangling images only. Never a system prune that takes volumes with it: volumes hold data. */
 export function pruneDanglingImages(): string {
   return 'docker image prune -f';
 }
