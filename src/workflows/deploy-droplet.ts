@@ -113,10 +113,12 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
             await call('startRelease', policy.start, `restart ${back.release} on ${name}`, true, remoteInput);
           });
         }
-        if (detachRequested && lbInput) {
-          // Never attach a droplet that fails its health check.
+        if (changedRelease || (detachRequested && lbInput)) {
+          // Never attach a droplet that fails its health check; without an LB, a failed restore must still be loud.
           const expected = previous && previous.release !== 'unknown' ? previous.release : null;
           await step('restore-health', () => health(expected));
+        }
+        if (detachRequested && lbInput) {
           await step('reattach', () => call('attachDroplet', policy.loadBalancer, `re-attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));
           await step('settle', settle);
         }

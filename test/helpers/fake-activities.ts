@@ -101,7 +101,8 @@ export class FakeFleet {
 
   activities(): DeployActivities {
     const fake: Record<ActivityName, (...args: never[]) => Promise<unknown>> = {
-      resolveFleet: async (): Promise<Fleet> => ({ droplets: this.fleet, loadBalancer: { ...LB, dropletIds: [...this.attached] } }),
+      resolveFleet: async ({ plan }: { plan: EnvironmentPlan }): Promise<Fleet> =>
+        ({ droplets: this.fleet, loadBalancer: plan.loadBalancer ? { ...LB, dropletIds: [...this.attached] } : undefined }),
       preflight: async ({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }) => {
         const problems = fleetProblems(plan, fleet, batchSize);
         if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');

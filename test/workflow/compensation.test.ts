@@ -88,3 +88,30 @@ describe('a compensation that fails', () => {
     assert.deepEqual(callsFor(fake, 'web-2'), []);
   });
 });
+
+describe('an environment without a load balancer (staging)', () => {
+  const staging = () => ({ ...testPlan({ acceptDowntime: true, minAttached: 0 }), env: 'staging', loadBalancer: undefined });
+
+  test('deploys without touching any load balancer', async () => {
+    const fake = new FakeFleet(droplets(1));
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, staging())).outcome;
+      assert.equal(result?.status, 'succeeded');
+    });
+    assert.deepEqual(callsFor(fake, 'web-1'), ['recordPreviousRelease', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'pruneReleases']);
+  });
+
+  test('a failed health check restores the previous release and checks that it answers', async () => {
+    const fake = new FakeFleet(droplets(1));
+    fake.injections = [{ activity: 'pollHealth', droplet: 'web-1', release: 'v2' }];
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, staging())).outcome;
+      assert.equal(result?.status, 'failed');
+      assert.match(result?.message ?? '', /restored v1$|restored v1\./);
+    });
+    assert.deepEqual(callsFor(fake, 'web-1'), [
+      'recordPreviousRelease', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', '✗ pollHealth',
+      'activateRelease v1', 'startRelease v1', 'pollHealth v1',
+    ]);
+  });
+});
