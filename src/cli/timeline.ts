@@ -61,7 +61,7 @@ export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], lo
   }
   const legendY = height - 16;
   Object.entries(COLOURS).forEach(([step, colour], i) => {
-    parts.push(`<rect x="${8 + i * 76}" y="${legendY - 10}" width="10" height="10" fill="${colour}"/><text x="${21 + i * 76}" y="${legendY}" font-size="10">${step}</text>`);
+    parts.push(`<rect x="${8 + i * 84}" y="${legendY - 10}" width="10" height="10" fill="${colour}"/><text x="${21 + i * 84}" y="${legendY}" font-size="10">${step}</text>`);
   });
   parts.push(`<text x="${left + width}" y="20" text-anchor="end">${((t1 - t0) / 1000).toFixed(1)} s</text>`, '</svg>');
   return parts.join('\n');
