@@ -23,7 +23,13 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-let runtimeReady = false;
+let runtimeInstalled = false;
+/** Temporal's runtime logs at WARN: the demo and tests show failures, not every state change. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { forward: {}, filter: 'WARN' } } });
+}
 
 export interface StackOptions extends FleetOptions {
   ui?: boolean;
@@ -35,10 +41,7 @@ export interface StackOptions extends FleetOptions {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  if (!runtimeReady) {
-    runtimeReady = true;
-    Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { forward: {}, filter: 'WARN' } } });
-  }
+  quietRuntime();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: findBinary('temporal') },

@@ -2,17 +2,13 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RolloutResult, RolloutStatus } from '../workflows/messages';
 import { progressLines, renderStatus } from './render';
+import { findDetail } from '../failure-details';
 
 export const EXIT = { succeeded: 0, failed: 1, 'rolled-back': 1, aborted: 3 } as const;
 
+/** The RolloutResult a failed rollout carries in its failure details. */
 export function outcomeOf(err: unknown): RolloutResult | undefined {
-  let e = err as { details?: unknown[]; cause?: unknown } | undefined;
-  while (e) {
-    const first = e.details?.[0] as RolloutResult | undefined;
-    if (first && typeof first === 'object' && 'status' in first && 'droplets' in first) return first;
-    e = e.cause as typeof e;
-  }
-  return undefined;
+  return findDetail<RolloutResult>(err, (v) => 'status' in v && 'droplets' in v);
 }
 
 export interface FollowOptions {

@@ -17,6 +17,7 @@ import type { DeployActivities } from '../activities';
 import type { PreflightReport } from '../activities/fleet';
 import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease, RolloutInput } from '../types';
 import { formatMs, makeReleaseId, planBatches, settleDelayMs } from '../rollout-plan';
+import { findDetail } from '../failure-details';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
 import { deployDropletWorkflow, messageOf } from './deploy-droplet';
 import {
@@ -155,7 +156,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       if (mode === 'deploy') deployed.push({ droplet, previous: result.previous });
       return true;
     } catch (err) {
-      const childReport = reports.get(droplet.name) ?? failureReport(err);
+      const childReport = reports.get(droplet.name) ?? findDetail<DropletReport>(err, (v) => 'outcome' in v);
       if (childReport) reports.set(droplet.name, childReport);
       d.error = messageOf(err);
       d.state = childReport?.outcome ?? 'failed';
@@ -252,14 +253,4 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     return finish('failed', `${deployed.length} droplet(s) now run ${release}; ${failedThenResumed.join(', ')} failed and kept their previous release`);
   }
   return finish('succeeded', `${plan.app} ${plan.env}: ${deployed.length} droplet(s) now run ${release}`);
-}
-
-function failureReport(err: unknown): DropletReport | undefined {
-  let e = err as { details?: unknown[]; cause?: unknown } | undefined;
-  while (e) {
-    const first = e.details?.[0] as DropletReport | undefined;
-    if (first && typeof first === 'object' && 'outcome' in first) return first;
-    e = e.cause as typeof e;
-  }
-  return undefined;
 }

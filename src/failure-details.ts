@@ -1,0 +1,13 @@
+// Temporal wraps failures (activity → child → workflow); our structured reports ride in `details`.
+// Pure and deterministic: used by the rollout workflow and by the CLI alike.
+
+/** The first `details[0]` along the cause chain that `matches`. */
+export function findDetail<T>(err: unknown, matches: (value: object) => boolean): T | undefined {
+  let e = err as { details?: unknown[]; cause?: unknown } | undefined;
+  while (e) {
+    const first = e.details?.[0];
+    if (first && typeof first === 'object' && matches(first)) return first as T;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
