@@ -2,6 +2,7 @@
 import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
 import type { DropletStatus, RolloutStatus } from '../workflows/messages';
 import { describeSettle, formatMs, planBatches } from '../rollout-plan';
+import { clock, statusHeadline } from '../status-text';
 
 export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string, problems: string[], current?: Record<string, PreviousRelease | null>): string {
   const lb = fleet.loadBalancer;
@@ -27,8 +28,6 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
   return lines.join('\n');
 }
 
-const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
-
 function dropletLine(d: DropletStatus, now: number): string {
   const step = d.step ? ` ${d.step} for ${formatMs(Math.max(0, now - (d.stepStartedAt ?? now)))}` : '';
   const rel = d.release ? ` → ${d.release}` : '';
@@ -37,8 +36,7 @@ function dropletLine(d: DropletStatus, now: number): string {
 }
 
 export function renderStatus(s: RolloutStatus, now: number): string {
-  const header = `${s.app} ${s.env} → ${s.release}: ${s.phase}${s.paused && s.phase !== 'paused' ? ' (pause requested: stops after this batch)' : ''}` +
-    `${s.currentBatch >= 0 ? `, batch ${s.currentBatch + 1}/${s.batches.length}` : ''}, running ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
+  const header = `${statusHeadline(s)}, running ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
   const lines = [header, ...s.droplets.map((d) => dropletLine(d, now))];
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   if (s.needsAttention.length) lines.push(`  NEEDS ATTENTION (left detached): ${s.needsAttention.join(', ')}`);
@@ -50,7 +48,7 @@ export function renderStatus(s: RolloutStatus, now: number): string {
 export function progressLines(prev: RolloutStatus | undefined, next: RolloutStatus): string[] {
   const out: string[] = [];
   const t = clock(Date.now());
-  if (!prev || prev.phase !== next.phase) out.push(`${t} rollout ${next.phase}${next.currentBatch >= 0 && next.phase === 'deploying' ? ` batch ${next.currentBatch + 1}/${next.batches.length}` : ''}`);
+  if (!prev || prev.phase !== next.phase) out.push(`${t} rollout ${next.phase}${next.currentBatch >= 0 && next.phase === 'deploying' ? ` batch ${next.currentBatch + 1} of ${next.batches.length}` : ''}`);
   for (const d of next.droplets) {
     const before = prev?.droplets.find((x) => x.name === d.name);
     const seen = before?.steps.length ?? 0;

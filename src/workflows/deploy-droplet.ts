@@ -8,6 +8,7 @@ import {
   CancellationScope,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   sleep,
   workflowInfo,
@@ -35,6 +36,9 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const lbInput = lb ? { access: { apiUrl: input.apiUrl, secrets: input.secrets }, loadBalancer: lb, droplet } : undefined;
   const records: StepRecord[] = [];
   const parentId = workflowInfo().parent?.workflowId;
+  // A step's end is implied by the next step's start: one progress signal per step, not two, which halves
+  // the signal rows in both timelines of the Web UI. Runs started before this change still signal both.
+  const signalEachStepEnd = !patched('progress-on-step-start-only');
 
   async function notify(progress: Omit<DropletProgress, 'droplet' | 'mode' | 'at'>, report?: DropletReport): Promise<void> {
     if (!parentId) return;
@@ -53,7 +57,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     try {
       const result = await fn();
       Object.assign(record, { endedAt: Date.now(), ok: true });
-      await CancellationScope.nonCancellable(() => notify({ step: stepName, phase: 'finished' }));
+      if (signalEachStepEnd) await CancellationScope.nonCancellable(() => notify({ step: stepName, phase: 'finished' }));
       return result;
     } catch (err) {
       const error = messageOf(err);

@@ -18,6 +18,7 @@ import type { PreflightReport } from '../activities/fleet';
 import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease, RolloutInput } from '../types';
 import { formatMs, makeReleaseId, planBatches, settleDelayMs } from '../rollout-plan';
 import { findDetail } from '../failure-details';
+import { renderCurrentDetails } from '../status-text';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
 import { deployDropletWorkflow, messageOf } from './deploy-droplet';
 import {
@@ -50,36 +51,30 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   const reports = new Map<string, DropletReport>();
 
   /** The Web UI's "current details": the progress table an operator looks for first. */
-  const publish = () => {
-    const rows = status.droplets.map((d) =>
-      `| ${d.name} | ${d.state} | ${d.step ?? ''}${d.step && d.stepStartedAt ? ` (${formatMs(Date.now() - d.stepStartedAt)})` : ''} | ${d.release ?? ''} |`);
-    setCurrentDetails([
-      `**${plan.app} ${plan.env} → ${release}**: ${status.phase}${status.paused ? ' (paused)' : ''}` +
-        `${status.currentBatch >= 0 ? `, batch ${status.currentBatch + 1}/${status.batches.length}` : ''}`,
-      '', '| droplet | state | step | release |', '| --- | --- | --- | --- |', ...rows,
-      ...(status.needsAttention.length ? ['', `**NEEDS ATTENTION (detached):** ${status.needsAttention.join(', ')}`] : []),
-      ...(status.message ? ['', status.message] : []),
-    ].join('\n'));
-  };
+  const publish = () => setCurrentDetails(renderCurrentDetails(status));
 
-  setHandler(statusQuery, () => status);
+  // Descriptions are what the Web UI's "Send a Signal" dialog and Queries tab show next to each name.
+  setHandler(statusQuery, () => status, { description: 'Progress of the rollout: phase, batches, each droplet\'s state and steps.' });
   setHandler(pauseSignal, () => {
     status.paused = true;
     publish();
-  });
+  }, { description: 'Stop before the next batch; the droplets in the current batch finish first. No input.' });
   setHandler(resumeSignal, () => {
     status.paused = false;
     publish();
-  });
+  }, { description: 'Continue a paused rollout with its next batch. No input.' });
   setHandler(abortSignal, (request) => {
     status.abortRequested = true;
     rollbackOnAbort = Boolean(request?.rollback);
     batchScope?.cancel(); // in-flight children compensate: their droplets are restored and re-attached
-  });
+    publish();
+  }, { description: 'Stop now: droplets in flight are restored and re-attached. Input {"rollback": true} also returns updated droplets to their previous release.' });
   setHandler(dropletProgressSignal, (p) => {
     const d = status.droplets.find((x) => x.name === p.droplet);
     if (!d) return;
     if (p.phase === 'started') {
+      // The previous step ended when this one started (children signal a step's start, its failure, and their end).
+      for (const open of d.steps) if (open.endedAt === undefined) Object.assign(open, { endedAt: p.at, ok: true });
       d.step = p.step;
       d.stepStartedAt = p.at;
       d.steps.push({ step: p.step, startedAt: p.at });
@@ -88,11 +83,16 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       if (open) Object.assign(open, { endedAt: p.at, ok: p.phase === 'finished', error: p.error });
     }
     if (p.report) {
+      // The child's last word: its own records close whatever step is still open here.
+      for (const open of d.steps.filter((x) => x.endedAt === undefined)) {
+        const record = p.report.steps.find((r) => r.step === open.step && r.startedAt === open.startedAt);
+        if (record?.endedAt !== undefined) Object.assign(open, { endedAt: record.endedAt, ok: record.ok, error: record.error });
+      }
       reports.set(p.droplet, p.report);
       d.error = p.report.compensationError ?? p.report.error;
     }
     publish();
-  });
+  }, { description: 'Internal: sent by each droplet\'s workflow as it moves through its steps. Not for operators.' });
 
   const end = (result: RolloutResult): RolloutResult => {
     status.phase = result.status;
@@ -198,7 +198,10 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
   let failure: string | undefined;
   const failedThenResumed: string[] = [];
   for (let i = 0; i < batches.length; i++) {
-    if (status.paused) status.phase = 'paused';
+    if (status.paused) {
+      status.phase = 'paused';
+      publish();
+    }
     await condition(() => !status.paused || status.abortRequested);
     if (status.abortRequested) break;
     if (!capacityAllows(batches[i].length)) {
@@ -228,6 +231,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
     }
     if (plan.rollout.bakeMs > 0 && i < batches.length - 1) {
       status.phase = 'baking';
+      publish();
       await CancellationScope.cancellable(() =>
         Promise.race([sleep(plan.rollout.bakeMs, { summary: `bake ${formatMs(plan.rollout.bakeMs)}` }), condition(() => status.abortRequested)]));
     }

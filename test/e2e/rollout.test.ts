@@ -36,7 +36,7 @@ describe('rolling deploys', () => {
     assert.equal(child.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployRelease')?.value, 'v2');
     // The Web UI's current details show the progress table.
     const meta = await r.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    assert.match(meta.currentDetails, /\| web-4 \| deployed \|/);
+    assert.match(meta.currentDetails, /^web-4 +deployed +\d\d:\d\d:\d\d +v1 → v2$/m);
   });
 
   test('v2 → v3 in batches of 2', async () => {

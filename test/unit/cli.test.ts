@@ -5,6 +5,8 @@ import path from 'node:path';
 import { main } from '../../src/client';
 import { historyQuery, renderHistory } from '../../src/cli/history';
 import { renderTimelineSvg } from '../../src/cli/timeline';
+import { renderCurrentDetails } from '../../src/status-text';
+import type { RolloutStatus } from '../../src/workflows/messages';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
@@ -126,4 +128,27 @@ test('the timeline SVG has a row per droplet, a segment per step, and the error 
   assert.match(svg, /<title>web-1 health 2.9s FAILED<\/title>/);
   assert.match(svg, /98 requests, 2 failed \(2.04% error rate\)/);
   assert.match(svg, /<\/svg>$/);
+});
+
+test('the Web UI current details: aligned table with absolute times, and how to resume a paused rollout', () => {
+  const t = Date.UTC(2026, 10, 30, 14, 0, 0);
+  const status: RolloutStatus = {
+    app: 'shop', env: 'production', release: 'v2', phase: 'paused', paused: true, abortRequested: false, startedAt: t,
+    batches: [['web-1'], ['web-2']], currentBatch: 0, settleDelayMs: 5000, warnings: [], needsAttention: [],
+    droplets: [
+      { name: 'web-1', id: 1, batch: 0, state: 'deployed', previousRelease: 'v1', release: 'v2', steps: [{ step: 'settle', startedAt: t + 20_000, endedAt: t + 25_000, ok: true }] },
+      { name: 'web-2', id: 2, batch: 1, state: 'pending', previousRelease: 'v1', steps: [] },
+    ],
+  };
+  const text = renderCurrentDetails(status);
+  assert.match(text, /^\*\*shop production → v2: paused after batch 1 of 2\*\*$/m);
+  const table = ['```', 'droplet  state     step  since (UTC)  release', 'web-1    deployed        14:00:25     v1 → v2', 'web-2    pending                      v1', '```'].join('\n');
+  assert.ok(text.includes(table), text);
+  assert.match(text, /Send a Signal → `resume`/);
+  const running = renderCurrentDetails({ ...status, phase: 'deploying', paused: false, currentBatch: 1, droplets: [status.droplets[0], { ...status.droplets[1], state: 'deploying', release: 'v2', step: 'drain', stepStartedAt: t + 30_000 }] });
+  assert.match(running, /^web-2 +deploying +drain +14:00:30 +v1 → v2$/m);
+  assert.match(running, /Send a Signal → `pause`/);
+  const ended = renderCurrentDetails({ ...status, phase: 'succeeded', paused: false, endedAt: t + 60_000, message: 'shop production: 2 droplet(s) now run v2' });
+  assert.doesNotMatch(ended, /Send a Signal/, 'nothing to steer once it has ended');
+  assert.match(ended, /ended 14:01:00 UTC/);
 });

@@ -95,8 +95,13 @@ describe('an environment without a load balancer (staging)', () => {
   test('deploys without touching any load balancer', async () => {
     const fake = new FakeFleet(droplets(1));
     await withWorker(env, fake, async (tq) => {
-      const { result } = await (await startRollout(env, tq, staging())).outcome;
+      const run = await startRollout(env, tq, staging());
+      const { result } = await run.outcome;
       assert.equal(result?.status, 'succeeded');
+      // The last step here is the health check (no attach, no settle): the rollout still sees it end.
+      const steps = (await run.status()).droplets[0].steps;
+      assert.deepEqual(steps.map((s) => [s.step, s.ok]), [['record-previous', true], ['upload', true], ['activate', true], ['start', true], ['health', true]]);
+      assert.ok(steps.every((s) => s.endedAt !== undefined && s.endedAt >= s.startedAt));
     });
     assert.deepEqual(callsFor(fake, 'web-1'), ['recordPreviousRelease', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'pruneReleases']);
   });

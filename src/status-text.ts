@@ -1,0 +1,58 @@
+// Words for a rollout's status shared by the terminal (src/cli/render.ts) and the Web UI's current
+// details (set by the rollout workflow). Pure and deterministic: safe inside workflow code.
+import type { DropletStatus, RolloutStatus } from './workflows/messages';
+
+/** HH:MM:SS in UTC: the Web UI and the server logs both speak UTC. */
+export const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+/** "sample-app production → v2: deploying, batch 2 of 4", "…: paused after batch 2 of 4" (plus a pause note while one is pending). */
+export function statusHeadline(s: RolloutStatus): string {
+  const pausePending = s.paused && s.phase !== 'paused' && !isFinished(s) ? ' (pause requested: stops after this batch)' : '';
+  const batch = s.currentBatch < 0 ? '' : `${s.phase === 'paused' ? ' after' : ','} batch ${s.currentBatch + 1} of ${s.batches.length}`;
+  return `${s.app} ${s.env} → ${s.release}: ${s.phase}${pausePending}${batch}`;
+}
+
+export function isFinished(s: RolloutStatus): boolean {
+  return s.endedAt !== undefined;
+}
+
+/** When the droplet entered what it is doing now: its current step, or the end of its last one. */
+function since(d: DropletStatus): number | undefined {
+  if (d.step && d.stepStartedAt) return d.stepStartedAt;
+  return d.steps.at(-1)?.endedAt;
+}
+
+function columns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+}
+
+/**
+ * The rollout's "current details" in the Web UI (User Metadata tab): a markdown headline, an aligned
+ * progress table in a code block (the UI's markdown tables have no cell padding), and how to steer it.
+ * Times are absolute: the text is only refreshed when something changes, so an elapsed time would lie.
+ */
+export function renderCurrentDetails(s: RolloutStatus): string {
+  const table = columns([
+    ['droplet', 'state', 'step', 'since (UTC)', 'release'],
+    ...s.droplets.map((d) => {
+      const at = since(d);
+      const release = d.release && d.previousRelease && d.previousRelease !== d.release ? `${d.previousRelease} → ${d.release}` : (d.release ?? d.previousRelease ?? '');
+      return [d.name, d.state, d.step ?? '', at ? clock(at) : '', release];
+    }),
+  ]);
+  const lines = [`**${statusHeadline(s)}**`, '', `started ${clock(s.startedAt)} UTC${s.endedAt ? `, ended ${clock(s.endedAt)} UTC` : ''}`, ''];
+  if (s.droplets.length) lines.push('```', ...table, '```', '');
+  if (s.needsAttention.length) lines.push(`**NEEDS ATTENTION (left detached from the load balancer):** ${s.needsAttention.join(', ')}`, '');
+  for (const w of s.warnings) lines.push(`warning: ${w}`, '');
+  if (s.message) lines.push(s.message, '');
+  if (!isFinished(s)) lines.push(`${steeringHint(s)} To stop now: signal \`abort\` (droplets in flight are restored; input \`{"rollback": true}\` restores updated ones too).`);
+  return lines.join('\n').trimEnd();
+}
+
+/** What the operator can do next, in the Web UI's words (the signal dialog is under More Actions). */
+function steeringHint(s: RolloutStatus): string {
+  if (s.phase === 'paused') return 'Paused between batches. To continue: More Actions → Send a Signal → `resume`.';
+  if (s.paused) return 'Pause requested: the rollout stops when this batch is done. To take it back: More Actions → Send a Signal → `resume`.';
+  return 'To pause after the current batch: More Actions → Send a Signal → `pause`.';
+}
