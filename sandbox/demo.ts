@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     say('demo: starting the Temporal dev server (Web UI on http://localhost:8233) and the local fleet…');
     stack = await startStack({ ui: true, port: 7233, uiPort: 8233, droplets: Number(values.droplets ?? 4), log: (l) => say(`fleet: ${l}`) });
     await stack.startWorker();
-    Object.assign(process.env, stack.processEnv, { TEMPORAL_UI_URL: 'http://localhost:8233' });
+    Object.assign(process.env, stack.processEnv);
     say(`demo: worker running; ${stack.fleet.hosts.length} droplets serve v1 behind ${stack.fleet.lb.url}`);
 
     const load = startLoad(`${stack.fleet.lb.url}/`, { concurrency: 4, intervalMs: 50 });

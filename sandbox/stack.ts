@@ -3,6 +3,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import { createServer } from 'node:net';
 import { createActivities } from '../src/activities';
 import { realDependencies } from '../src/activities/deps';
 import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
@@ -14,6 +15,8 @@ export interface Stack {
   env: TestWorkflowEnvironment;
   client: Client;
   address: string;
+  /** The dev server's Web UI, when started with `ui: true`. */
+  uiUrl?: string;
   fleet: Fleet;
   taskQueue: string;
   /** Environment for the CLI and a worker process: Temporal address, fleet secrets. */
@@ -40,15 +43,26 @@ export interface StackOptions extends FleetOptions {
   workflowBundlePath?: string;
 }
 
+/** A free TCP port on loopback: the UI port must be known up front to open the UI. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   quietRuntime();
+  const uiPort = opts.ui ? (opts.uiPort ?? await freePort()) : undefined;
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: findBinary('temporal') },
       ip: '127.0.0.1',
       port: opts.port,
       ui: opts.ui ?? false,
-      uiPort: opts.uiPort,
+      uiPort,
       searchAttributes: [DeployApp, DeployEnv, DeployRelease],
       log: { format: 'pretty', level: 'error' },
     },
@@ -62,11 +76,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }
   const address = env.address;
   const taskQueue = opts.taskQueue ?? defaultTaskQueue();
-  const processEnv = { ...fleet.workerEnv, TEMPORAL_ADDRESS: address, DEPLOY_TASK_QUEUE: taskQueue };
+  const uiUrl = uiPort ? `http://127.0.0.1:${uiPort}` : undefined;
+  const processEnv = { ...fleet.workerEnv, TEMPORAL_ADDRESS: address, DEPLOY_TASK_QUEUE: taskQueue, ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}) };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const stack: Stack = {
     env, client: env.client, address, fleet, taskQueue, processEnv,
+    uiUrl,
     async startWorker() {
       worker = await Worker.create({
         connection: env.nativeConnection,

