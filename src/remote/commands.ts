@@ -74,11 +74,18 @@ export function registryLogin(registry: NonNullable<RemoteSpec['registry']>): st
 }
 
 /** The release's compose commands, in order, run inside `current`. */
+/** Held while containers start: an `up` that an abort left running on the droplet never races the restore's `up`. */
+export const START_LOCK = '.start.lock';
+
 export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>): string[] {
-  const enter = `set -e; cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  const enter = `cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  // flock on fd 9, released when the shell exits. `cd current` comes after the lock: whichever `up` runs last
+  // starts what `current` points to then, so a late abandoned `up` cannot undo a restore.
+  const lock = `command -v flock >/dev/null || { echo 'flock (util-linux) is missing on this droplet: apt-get install util-linux' >&2; exit 127; }; ` +
+    `exec 9>>${shq(`${remote.remoteDir}/${START_LOCK}`)}; flock 9`;
   return [
-    `${enter}; ${compose(remote, 'pull')}`,
-    `${enter}; ${compose(remote, 'up -d --remove-orphans')}`,
+    `set -e; ${enter}; ${compose(remote, 'pull')}`,
+    `set -e; ${lock}; ${enter}; ${compose(remote, 'up -d --remove-orphans')}`,
   ];
 }
 

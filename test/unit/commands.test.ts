@@ -1,7 +1,10 @@
 // The shell commands sent to droplets are built here and nowhere else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as commands from '../../src/remote/commands';
 import { makeReleaseId, planBatches, settleDelayMs, describeSettle } from '../../src/rollout-plan';
 import { checkKnownHosts, fingerprint } from '../../src/remote/known-hosts';
@@ -19,6 +22,40 @@ test('start runs pull then up -d --remove-orphans inside current, with the relea
   const [pull, up] = commands.startRelease(remote);
   assert.match(pull, /cd '\/srv\/my app\/current'; export APP_RELEASE="\$\(cat RELEASE\)"; docker compose -p 'shop' -f 'docker-compose.yml' -f 'o'\\''brien.yml' pull$/);
   assert.match(up, /docker compose .* up -d --remove-orphans$/);
+});
+
+test('an abandoned start still running on the droplet never undoes the restore that follows it', async () => {
+  // A fake `docker` that takes a second for `up`: the first start is still running when the restore switches
+  // `current` back and starts again, like an `up` left running by an aborted activity.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'start-lock-'));
+  try {
+    const app = path.join(dir, 'app');
+    for (const r of ['v1', 'v2']) {
+      mkdirSync(path.join(app, 'releases', r), { recursive: true });
+      writeFileSync(path.join(app, 'releases', r, 'RELEASE'), `${r}\n`);
+    }
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    const log = path.join(dir, 'docker.log');
+    writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "up $APP_RELEASE begin" >> ${log}; sleep 1; echo "up $APP_RELEASE end" >> ${log}\n`, { mode: 0o755 });
+    const point = (r: string) => {
+      rmSync(path.join(app, 'current'), { force: true });
+      symlinkSync(path.join('releases', r), path.join(app, 'current'));
+    };
+    const [, up] = commands.startRelease({ ...remote, remoteDir: app });
+    const start = () => new Promise<number | null>((resolve) => {
+      spawn('sh', ['-c', up], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: 'ignore' }).on('exit', resolve);
+    });
+    point('v2');
+    const abandoned = start();
+    await new Promise((r) => setTimeout(r, 300));
+    point('v1'); // the restore switched back
+    const restore = start();
+    assert.deepEqual(await Promise.all([abandoned, restore]), [0, 0]);
+    assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['up v2 begin', 'up v2 end', 'up v1 begin', 'up v1 end'], 'one at a time, the restore last');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('registry login takes the password on stdin only', () => {
