@@ -121,7 +121,8 @@ async function compose(rest) {
       ? Object.fromEntries(svc.environment.map((kv) => kv.split('=')))
       : svc.environment ?? {};
     const out = openSync(path.join(state, `${project}.log`), 'a');
-    const child = spawn(process.execPath, [path.join(here, 'sample-app.mjs')], {
+    // The droplet's address in argv lets the sandbox find an app its state file lost track of.
+    const child = spawn(process.execPath, [path.join(here, 'sample-app.mjs'), '--droplet', process.env.DROPLET_ADDRESS ?? '127.0.0.1'], {
       detached: true,
       stdio: ['ignore', out, out],
       env: {

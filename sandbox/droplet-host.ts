@@ -60,6 +60,7 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
   if (await portInUse(opts.address, opts.sshPort)) {
     throw new Error(`${opts.address}:${opts.sshPort} is already in use: is another sandbox fleet running? (npm run sandbox -- down)`);
   }
+  killStrayApps(opts.address); // an app a crashed run left behind would answer for this droplet
   const rootDir = path.join(opts.dir, 'root');
   const etc = path.join(opts.dir, 'etc');
   mkdirSync(path.join(rootDir, '.ssh'), { recursive: true });
@@ -97,6 +98,7 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
         // already gone
       }
     }
+    killStrayApps(opts.address);
   };
   return {
     name: opts.name,
@@ -124,6 +126,15 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
       }
     },
   };
+}
+
+/** Sample apps of this droplet address that no state file tracks any more (a crashed run, a lost race). */
+function killStrayApps(address: string): void {
+  try {
+    execFileSync('pkill', ['-9', '-f', `sample-app\\.mjs --droplet ${address.replace(/\./g, '\\.')}$`], { stdio: 'ignore' });
+  } catch {
+    // none
+  }
 }
 
 function readdirJson(dir: string): string[] {

@@ -25,25 +25,16 @@ after(async () => {
 });
 
 test('an operator finds the rollout by DeployEnv, pauses it from the Web UI, reads its progress, and resumes it', async () => {
-  try {
-    await operatorPausesAndResumes();
-  } catch (err) {
-    // What the browser showed when it went wrong: the first thing to look at.
-    await page.screenshot({ path: screenshotPath('failure.png'), fullPage: true }).catch(() => undefined);
-    throw err;
-  }
+  await ui.screenshotOnFailure(operatorPausesAndResumes);
 });
 
 test('abort with {"rollback": true} from the Web UI restores the droplet in flight and reverts the updated one', async () => {
   const r = await rollout(stack, 'v3', { drainDelay: '2s' });
   await r.waitFor((s) => s.droplets.some((d) => d.name === 'web-2' && d.state === 'deploying'));
-  try {
+  await ui.screenshotOnFailure(async () => {
     await ui.openWorkflow(WORKFLOW_ID);
     await ui.sendSignal('abort', { rollback: true });
-  } catch (err) {
-    await page.screenshot({ path: screenshotPath('failure.png'), fullPage: true }).catch(() => undefined);
-    throw err;
-  }
+  });
   const { result, traffic } = await r.finish();
   assert.equal(result?.status, 'aborted', result?.message);
   assert.match(result?.message ?? '', /1 updated droplet\(s\) rolled back/);

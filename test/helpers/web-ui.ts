@@ -28,6 +28,16 @@ export function screenshotPath(name: string): string {
 export class WebUi {
   constructor(readonly page: Page, readonly baseUrl: string, readonly namespace = 'default') {}
 
+  /** Run `steps`; if they fail, keep what the browser showed (artifacts/web-ui/failure.png): the first thing to look at. */
+  async screenshotOnFailure(steps: () => Promise<void>): Promise<void> {
+    try {
+      await steps();
+    } catch (err) {
+      await this.page.screenshot({ path: screenshotPath('failure.png') }).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /** Workflows page, then the query typed into its manual query box, as an operator does. */
   async search(query: string): Promise<void> {
     await this.page.goto(`${this.baseUrl}/namespaces/${this.namespace}/workflows`);
