@@ -73,10 +73,10 @@ export function registryLogin(registry: NonNullable<RemoteSpec['registry']>): st
   return `docker login ${shq(registry.server)} -u ${shq(registry.username)} --password-stdin`;
 }
 
-/** The release's compose commands, in order, run inside `current`. */
 /** Held while containers start: an `up` that an abort left running on the droplet never races the restore's `up`. */
 export const START_LOCK = '.start.lock';
 
+/** The release's compose commands, in order, run inside `current`. */
 export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>): string[] {
   const enter = `cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
   // flock on fd 9, released when the shell exits. `cd current` comes after the lock: whichever `up` runs last
