@@ -37,6 +37,9 @@ export interface Faults {
   busyWindowMs: number;
   /** Delay before a membership change reaches the data plane (onMembershipChange). */
   propagationDelayMs: number;
+  /** The next N writes (POST/DELETE) hang this long before they are handled: a call a worker can die in. */
+  stalledWrites?: number;
+  stallMs?: number;
 }
 
 export interface RecordedRequest {
@@ -130,11 +133,19 @@ export class FakeDigitalOcean {
       this.faults.serverErrors--;
       return send(500, { id: 'server_error', message: 'Unexpected server-side error' });
     }
-    try {
-      this.route(method, url, query, body, send);
-    } catch (err) {
-      send(500, { id: 'server_error', message: (err as Error).message });
+    const route = () => {
+      try {
+        this.route(method, url, query, body, send);
+      } catch (err) {
+        send(500, { id: 'server_error', message: (err as Error).message });
+      }
+    };
+    if ((method === 'POST' || method === 'DELETE') && (this.faults.stalledWrites ?? 0) > 0) {
+      this.faults.stalledWrites = (this.faults.stalledWrites ?? 0) - 1;
+      setTimeout(route, this.faults.stallMs ?? 20_000).unref();
+      return;
     }
+    route();
   }
 
   private route(method: string, url: URL, query: Record<string, string>, body: unknown, send: (s: number, p?: unknown, h?: Record<string, string>) => void): void {

@@ -43,6 +43,7 @@ export function renderCurrentDetails(s: RolloutStatus): string {
   ]);
   const lines = [`**${statusHeadline(s)}**`, '', `started ${clock(s.startedAt)} UTC${s.endedAt ? `, ended ${clock(s.endedAt)} UTC` : ''}`, ''];
   if (s.droplets.length) lines.push('```', ...table, '```', '');
+  for (const d of s.droplets) if (d.note) lines.push(`${d.name}: ${d.note}`, '');
   if (s.needsAttention.length) lines.push(`**NEEDS ATTENTION (left detached from the load balancer):** ${s.needsAttention.join(', ')}`, '');
   for (const w of s.warnings) lines.push(`warning: ${w}`, '');
   if (s.message) lines.push(s.message, '');

@@ -193,4 +193,6 @@ export interface DropletReport {
   steps: StepRecord[];
   error?: string;
   compensationError?: string;
+  /** Why it ended as it did when that is not obvious (an abort that came after it was back in service). */
+  note?: string;
 }

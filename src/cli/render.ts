@@ -32,7 +32,8 @@ function dropletLine(d: DropletStatus, now: number): string {
   const step = d.step ? ` ${d.step} for ${formatMs(Math.max(0, now - (d.stepStartedAt ?? now)))}` : '';
   const rel = d.release ? ` → ${d.release}` : '';
   const err = d.error && d.state !== 'deployed' ? `  (${d.error})` : '';
-  return `  ${d.name.padEnd(14)} ${d.state.padEnd(15)}${rel}${step}${err}`;
+  const note = d.note ? `  (${d.note})` : '';
+  return `  ${d.name.padEnd(14)} ${d.state.padEnd(15)}${rel}${step}${err}${note}`;
 }
 
 export function renderStatus(s: RolloutStatus, now: number): string {
@@ -57,7 +58,7 @@ export function progressLines(prev: RolloutStatus | undefined, next: RolloutStat
       const was = before?.steps.find((x) => x.step === st.step && x.startedAt === st.startedAt);
       if (st.endedAt !== undefined && was?.endedAt === undefined && st.ok === false) out.push(`${clock(st.endedAt)} ${d.name} ${st.step} FAILED: ${st.error ?? ''}`);
     }
-    if (before && before.state !== d.state) out.push(`${t} ${d.name} ${d.state}${d.error && d.state !== 'deployed' ? `: ${d.error}` : ''}`);
+    if (before && before.state !== d.state) out.push(`${t} ${d.name} ${d.state}${d.error && d.state !== 'deployed' ? `: ${d.error}` : ''}${d.note ? ` (${d.note})` : ''}`);
   }
   return out;
 }

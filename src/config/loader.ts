@@ -14,10 +14,11 @@ export class ConfigError extends Error {
 
 export const DEFAULT_CONFIG_FILE = 'deploy.config.yaml';
 
-/** Step defaults: generous timeouts, retries for transient SSH and API trouble. */
+/** Step defaults: timeouts per attempt, retries for transient SSH and API trouble. A load-balancer call is one
+ * short API request: 10 s per attempt means a worker lost mid-call costs seconds; 10 attempts ride out 429s. */
 const STEP_DEFAULTS: Record<keyof EnvironmentPlan['rollout']['steps'], { timeout: string; attempts: number }> = {
   record: { timeout: '1m', attempts: 5 },
-  loadBalancer: { timeout: '2m', attempts: 10 },
+  loadBalancer: { timeout: '10s', attempts: 10 },
   upload: { timeout: '5m', attempts: 5 },
   start: { timeout: '10m', attempts: 3 },
   health: { timeout: '0s', attempts: 2 }, // 0 → derived from healthCheck.timeout

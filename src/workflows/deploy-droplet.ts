@@ -2,6 +2,9 @@
 //   record previous → detach → drain → upload → activate → start → health → attach → settle
 // Any failure (or cancellation by an abort) after the droplet was touched is compensated in a
 // non-cancellable scope: switch back, restart, health-check the previous release, re-attach, settle.
+// Nothing restarts while the load balancer can route to the droplet: once its attach completed it counts
+// as deployed (an abort lets the settle finish and keeps the new release; a rollback detaches it first),
+// and an attach that failed may still have reached the API, so the compensation detaches and drains first.
 // A compensation that fails is reported (needs attention) and the droplet stays detached.
 import {
   ApplicationFailure,
@@ -21,6 +24,7 @@ import { dropletProgressSignal, type DropletProgress } from './messages';
 
 function activityOptions(policy: StepPolicy, heartbeat: boolean): ActivityOptions {
   return {
+    // Per attempt; attempts × backoff is the step's whole budget (429s and a busy LB are retried).
     startToCloseTimeout: policy.timeoutMs,
     // Long steps heartbeat every 2 s: a dead worker is noticed in 30 s, not at the step timeout.
     heartbeatTimeout: heartbeat ? '30s' : undefined,
@@ -39,6 +43,8 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   // A step's end is implied by the next step's start: one progress signal per step, not two, which halves
   // the signal rows in both timelines of the Web UI. Runs started before this change still signal both.
   const signalEachStepEnd = !patched('progress-on-step-start-only');
+  // Runs started before this change restored a droplet in service when an abort arrived during settle.
+  const neverRestartInService = patched('never-restart-in-service');
 
   async function notify(progress: Omit<DropletProgress, 'droplet' | 'mode' | 'at'>, report?: DropletReport): Promise<void> {
     if (!parentId) return;
@@ -76,16 +82,21 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
       { ...remoteInput, healthCheck: input.healthCheck, release });
   const settle = () => sleep(input.settleDelayMs, { summary: `settle ${name} ${formatMs(input.settleDelayMs)}` });
 
+  const detach = () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput?.loadBalancer.name}`, false, lbInput as NonNullable<typeof lbInput>);
+  const drain = () => sleep(input.drainDelayMs, { summary: `drain ${name} ${formatMs(input.drainDelayMs)}` });
+
   let previous: PreviousRelease | null = null;
   let detachRequested = false;
+  let attachRequested = false;
   let changedRelease = false;
   let releaseDir: string | undefined;
+  let note: string | undefined;
   try {
     previous = await step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, false, remoteInput));
     if (lbInput) {
       detachRequested = true; // set before the call: a detach whose answer was lost still gets re-attached
-      await step('detach', () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput.loadBalancer.name}`, false, lbInput));
-      await step('drain', () => sleep(input.drainDelayMs, { summary: `drain ${name} ${formatMs(input.drainDelayMs)}` }));
+      await step('detach', detach);
+      await step('drain', drain);
     }
     if (input.mode === 'deploy') {
       const releaseId = input.releaseId ?? '';
@@ -101,14 +112,29 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, remoteInput));
     await step('health', () => health(input.release));
     if (lbInput) {
+      attachRequested = true; // from here the load balancer may route to it, even if the call fails
       await step('attach', () => call('attachDroplet', policy.loadBalancer, `attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));
-      await step('settle', settle);
+      if (neverRestartInService) {
+        // In service on the new release: an abort now must not restart it. The settle runs to its end so the
+        // load balancer counts it healthy before anything else changes; a rollback returns it via detach.
+        await step('settle', () => CancellationScope.nonCancellable(settle));
+        if (CancellationScope.current().consideredCancelled) {
+          note = `the abort came after ${name} was back in the load balancer: kept on ${input.release} rather than restart it while serving`;
+        }
+      } else {
+        await step('settle', settle);
+      }
     }
   } catch (err) {
     const error = messageOf(err);
     let compensationError: string | undefined;
     await CancellationScope.nonCancellable(async () => {
       try {
+        if (neverRestartInService && attachRequested && lbInput) {
+          // The attach may have reached the API: out of the load balancer and drained before anything restarts.
+          await step('detach', detach);
+          await step('drain', drain);
+        }
         if (changedRelease) {
           if (!previous) throw ApplicationFailure.nonRetryable(`${name} had no recorded release before this rollout; nothing to restore`, 'NothingToRestore');
           const back = previous;
@@ -146,8 +172,8 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
       cancelled ? 'DropletAborted' : 'DropletDeployFailed', report);
   }
 
-  if (input.mode === 'deploy') {
-    // Housekeeping never fails a deploy that succeeded.
+  if (input.mode === 'deploy' && !note) {
+    // Housekeeping never fails a deploy that succeeded (and waits for the next rollout after an abort).
     try {
       await call('pruneReleases', policy.record, `prune old releases on ${name}`, false, remoteInput);
     } catch {
@@ -156,9 +182,10 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   }
   const report: DropletReport = {
     droplet: name, mode: input.mode, outcome: input.mode === 'deploy' ? 'deployed' : 'rolled-back',
-    release: input.release, previous, releaseDir, steps: records,
+    release: input.release, previous, releaseDir, steps: records, note,
   };
-  await notify({ step: 'settle', phase: 'finished' }, report);
+  // After an abort (settle shielded), the last word must still reach the rollout.
+  await (neverRestartInService ? CancellationScope.nonCancellable(() => notify({ step: 'settle', phase: 'finished' }, report)) : notify({ step: 'settle', phase: 'finished' }, report));
   return report;
 }
 

@@ -37,6 +37,8 @@ export interface DropletStatus {
   release?: string;
   steps: StepRecord[];
   error?: string;
+  /** Why it ended as it did when that is not obvious (see DropletReport.note). */
+  note?: string;
 }
 
 export type RolloutPhase =

@@ -78,7 +78,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       d.step = p.step;
       d.stepStartedAt = p.at;
       d.steps.push({ step: p.step, startedAt: p.at });
-    } else {
+    } else if (!p.report) {
       const open = [...d.steps].reverse().find((s) => s.step === p.step && s.endedAt === undefined);
       if (open) Object.assign(open, { endedAt: p.at, ok: p.phase === 'finished', error: p.error });
     }
@@ -90,6 +90,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       }
       reports.set(p.droplet, p.report);
       d.error = p.report.compensationError ?? p.report.error;
+      d.note = p.report.note ?? d.note;
     }
     publish();
   }, { description: 'Internal: sent by each droplet\'s workflow as it moves through its steps. Not for operators.' });
@@ -153,6 +154,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResul
       });
       reports.set(droplet.name, result);
       d.state = result.outcome;
+      d.note = result.note ?? d.note;
       if (mode === 'deploy') deployed.push({ droplet, previous: result.previous });
       return true;
     } catch (err) {

@@ -53,6 +53,32 @@ test('the worker killed with SIGKILL in the middle of a droplet\'s steps, then r
   worker = undefined;
 });
 
+test('the worker killed while attaching a droplet (the API call hangs), restarted 5 s later: the rollout goes on within seconds', async () => {
+  worker = await startWorkerProcess();
+  const api = stack.fleet.api;
+  const r = await rollout(stack, 'v2b');
+  await r.waitFor((s) => s.droplets[1].step === 'health');
+  api.faults = { ...api.faults, stalledWrites: 1, stallMs: 20_000 }; // the next write is web-2's attach
+  await r.waitFor((s) => s.droplets[1].step === 'attach');
+  await new Promise((res) => setTimeout(res, 500));
+  worker.kill('SIGKILL');
+  await new Promise((res) => setTimeout(res, 5000));
+  worker = await startWorkerProcess();
+  const restartedAt = Date.now();
+  const settled = await r.waitFor((s) => s.droplets[1].step === 'settle' || s.droplets[1].state !== 'deploying', 60_000);
+  const resumedAfterMs = (settled.droplets[1].steps.find((s) => s.step === 'settle')?.startedAt ?? Date.now()) - restartedAt;
+  console.log(`# attach retried and web-2 settling ${(resumedAfterMs / 1000).toFixed(1)} s after the worker restarted`);
+  // One attempt of a load-balancer call lasts at most 10 s: the lost one times out and the retry goes through.
+  assert.ok(resumedAfterMs < 15_000, `the rollout continued ${resumedAfterMs} ms after the restart`);
+  const { result, traffic } = await r.finish();
+  assert.equal(result?.status, 'succeeded', result?.message);
+  assertNoFailedRequests(traffic);
+  await assertFleet(stack, all('v2b'));
+  worker.kill('SIGTERM');
+  await new Promise((res) => worker?.once('exit', res));
+  worker = undefined;
+});
+
 test('DigitalOcean faults (429 burst, 5xx, 403-busy, 3 s propagation) and an SSH connection cut mid-upload: the rollout completes', async () => {
   await stack.startWorker();
   const api = stack.fleet.api;

@@ -86,6 +86,19 @@ describe('operator control', () => {
     await assertFleet(stack, all('v5'));
   });
 
+  test('abort with rollback while a batch of 2 is in settle: both leave the LB before they restart, no request fails', async () => {
+    const r = await rollout(stack, 'v6b', { minAttached: 2 }, 2);
+    await r.waitFor((s) => s.droplets[0].step === 'settle' && s.droplets[1].step === 'settle');
+    await r.handle.signal('abort', { rollback: true });
+    const { result, traffic, status } = await r.finish();
+    assert.equal(result?.status, 'aborted', result?.message);
+    assert.match(result?.message ?? '', /2 updated droplet\(s\) rolled back/);
+    assert.deepEqual(status.droplets.map((d) => d.state), ['rolled-back', 'rolled-back', 'skipped', 'skipped']);
+    assert.match(status.droplets[0].note ?? '', /kept on v6b rather than restart it while serving/);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v5'));
+  });
+
   test('abort without rollback: the in-flight droplet is restored, finished ones keep the new release', async () => {
     const r = await rollout(stack, 'v7');
     await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'start');
@@ -103,14 +116,14 @@ describe('history', () => {
     const out: string[] = [];
     const config = stack.fleet.writeConfig();
     let entries: { release: string; outcome?: string }[] = [];
-    for (let i = 0; i < 50 && entries.length < 6; i++) { // visibility is eventually consistent
+    for (let i = 0; i < 50 && entries.length < 7; i++) { // visibility is eventually consistent
       out.length = 0;
       assert.equal(await main(['history', 'production', '--config', config, '--limit', '10', '--json'], (l) => out.push(l), (l) => out.push(l)), 0);
       entries = out.join('\n').split('\n').filter(Boolean).map((l) => JSON.parse(l));
       await new Promise((res) => setTimeout(res, 200));
     }
     assert.deepEqual(entries.map((e) => [e.release, e.outcome]), [
-      ['v7', 'aborted'], ['v6', 'aborted'], ['v5', 'succeeded'], ['v4-broken', 'failed'], ['v3', 'succeeded'], ['v2', 'succeeded'],
+      ['v7', 'aborted'], ['v6b', 'aborted'], ['v6', 'aborted'], ['v5', 'succeeded'], ['v4-broken', 'failed'], ['v3', 'succeeded'], ['v2', 'succeeded'],
     ]);
   });
 

@@ -15,6 +15,8 @@ export interface Injection {
   /** How many calls fail; default every call. */
   times?: number;
   retryable?: boolean;
+  /** The call takes effect, then fails (an answer lost after the API applied it). */
+  afterEffect?: boolean;
 }
 
 export function droplets(n: number): DropletTarget[] {
@@ -51,6 +53,8 @@ export class FakeFleet {
   /** Every release directory that exists on some droplet, by path. */
   private readonly dirs = new Map<string, PreviousRelease>();
   injections: Injection[] = [];
+  /** startRelease calls made while the droplet was attached: each is a restart under live traffic. */
+  readonly restartsInService: string[] = [];
   private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void> }>();
 
   constructor(readonly fleet: DropletTarget[], startRelease = 'v1') {
@@ -90,7 +94,11 @@ export class FakeFleet {
         clearInterval(beat);
       }
     }
-    const hit = this.injections.find((i) => i.activity === activity && (!i.droplet || i.droplet === droplet) && (!i.release || i.release === release) && (i.times ?? 1) > 0);
+    this.fail(activity, droplet, release, false);
+  }
+
+  private fail(activity: ActivityName, droplet: string, release: string | undefined, afterEffect: boolean): void {
+    const hit = this.injections.find((i) => i.activity === activity && Boolean(i.afterEffect) === afterEffect && (!i.droplet || i.droplet === droplet) && (!i.release || i.release === release) && (i.times ?? 1) > 0);
     if (hit) {
       if (hit.times !== undefined) hit.times--;
       this.calls.push(`  ✗ ${activity} ${droplet}`);
@@ -115,10 +123,12 @@ export class FakeFleet {
       detachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
         await this.enter('detachDroplet', droplet.name);
         this.attached.delete(droplet.id);
+        this.fail('detachDroplet', droplet.name, undefined, true);
       },
       attachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
         await this.enter('attachDroplet', droplet.name);
         this.attached.add(droplet.id);
+        this.fail('attachDroplet', droplet.name, undefined, true);
       },
       uploadRelease: async ({ droplet, release, releaseId }: { droplet: DropletTarget; release: string; releaseId: string }) => {
         await this.enter('uploadRelease', droplet.name, release);
@@ -132,6 +142,7 @@ export class FakeFleet {
         this.current.set(droplet.name, target);
       },
       startRelease: async ({ droplet }: { droplet: DropletTarget }) => {
+        if (this.attached.has(droplet.id)) this.restartsInService.push(`${droplet.name} ${this.current.get(droplet.name)?.release}`);
         await this.enter('startRelease', droplet.name, this.current.get(droplet.name)?.release);
       },
       pollHealth: async ({ droplet, release }: { droplet: DropletTarget; release: string | null }) => {

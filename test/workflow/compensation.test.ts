@@ -25,7 +25,8 @@ const cases: { step: Injection['activity']; upTo: number; compensation: string[]
   { step: 'activateRelease', upTo: 4, compensation: [...RESTORE_RELEASE, ...REATTACH] },
   { step: 'startRelease', upTo: 5, compensation: [...RESTORE_RELEASE, ...REATTACH] },
   { step: 'pollHealth', upTo: 6, compensation: [...RESTORE_RELEASE, ...REATTACH] },
-  { step: 'attachDroplet', upTo: 7, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+  // The attach may have reached the API: out again (detach, drain) before anything restarts.
+  { step: 'attachDroplet', upTo: 7, compensation: ['detachDroplet', ...RESTORE_RELEASE, ...REATTACH] },
 ];
 
 describe('failure injected at each step of web-1 (onFailure: stop)', () => {
@@ -57,6 +58,7 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
       assert.deepEqual(callsFor(fake, 'web-2'), [], 'the next droplet is never touched');
       assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2'], 'web-1 is back behind the load balancer');
       assert.equal(fake.current.get('web-1')?.release, 'v1');
+      assert.deepEqual(fake.restartsInService, [], 'nothing restarted while the load balancer could route to it');
     });
   }
 });
