@@ -1,10 +1,12 @@
 // One sandbox droplet: a real OpenSSH sshd on its own loopback address, with its own /root (a private
-// mount namespace binds a directory over it), its own host key, and the docker shim first on PATH.
+// mount namespace binds a directory over it), its own host key, and its own Docker Engine started inside
+// that namespace. SSH sessions reach the engine through DOCKER_HOST, which sshd sets for them.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fingerprint } from '../src/remote/known-hosts';
+import { startEngine, type Engine } from './docker-engine';
 
 export interface DropletHostOptions {
   name: string;
@@ -14,8 +16,12 @@ export interface DropletHostOptions {
   dir: string;
   /** OpenSSH public key line allowed to log in as root. */
   authorizedKey: string;
-  /** Extra environment for SSH sessions (the shim reads APP_BOOT_MS and friends). */
+  /** Extra environment for SSH sessions (compose files read APP_BOOT_MS and REGISTRY_HOST from it). */
   env?: Record<string, string>;
+  /** Container networks of this droplet's engine: 10.78.<poolIndex>.0/24. */
+  poolIndex: number;
+  /** Compose v2 (`docker compose`) as a CLI plugin; without it the droplet has only Compose v1 (`docker-compose`). */
+  composeV2?: boolean;
 }
 
 export interface DropletHost {
@@ -30,11 +36,12 @@ export interface DropletHost {
   stop(): Promise<void>;
   /** Kill the sshd session processes (every open connection) but keep the listener. */
   dropConnections(): void;
-  /** Stop the app the shim started, if any. */
-  stopApp(): void;
+  /** The droplet's own Docker Engine. */
+  engine: Engine;
+  composeV2: boolean;
 }
 
-const SANDBOX = __dirname;
+const COMPOSE_V2 = path.resolve(__dirname, '..', '.tools', 'compose-v2', 'docker-compose');
 
 /** ssh-keygen a fresh ed25519 key pair at `file` (and file.pub), replacing any old one. */
 export function generateKeyPair(file: string): { privateKey: string; publicKey: string } {
@@ -60,7 +67,6 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
   if (await portInUse(opts.address, opts.sshPort)) {
     throw new Error(`${opts.address}:${opts.sshPort} is already in use: is another sandbox fleet running? (npm run sandbox -- down)`);
   }
-  killStrayApps(opts.address); // an app a crashed run left behind would answer for this droplet
   const rootDir = path.join(opts.dir, 'root');
   const etc = path.join(opts.dir, 'etc');
   mkdirSync(path.join(rootDir, '.ssh'), { recursive: true });
@@ -71,9 +77,18 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
   const hostKey = path.join(etc, 'ssh_host_ed25519_key');
   if (!existsSync(hostKey)) generateKeyPair(hostKey);
   const hostPub = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
+  const composeV2 = opts.composeV2 ?? true;
+  const plugins = path.join(rootDir, '.docker', 'cli-plugins');
+  rmSync(plugins, { recursive: true, force: true });
+  if (composeV2) {
+    if (!existsSync(COMPOSE_V2)) throw new Error(`${COMPOSE_V2} is missing: run npm run setup`);
+    mkdirSync(plugins, { recursive: true });
+    symlinkSync(COMPOSE_V2, path.join(plugins, 'docker-compose'));
+  }
+  const engineId = `${path.basename(path.dirname(opts.dir))}-${opts.name}`;
   const env = {
-    PATH: `${path.join(SANDBOX, 'bin')}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-    DROPLET_NAME: opts.name, DROPLET_ADDRESS: opts.address, ...opts.env,
+    PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+    DROPLET_NAME: opts.name, DROPLET_ADDRESS: opts.address, DOCKER_HOST: `unix://${path.join(opts.dir, 'docker.sock')}`, ...opts.env,
   };
   const config = [
     `Port ${opts.sshPort}`, `ListenAddress ${opts.address}`, `HostKey ${hostKey}`, `PidFile ${path.join(opts.dir, 'sshd.pid')}`,
@@ -89,17 +104,13 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
   proc.stderr?.on('data', (c) => (stderr += c));
   await waitForPort(opts.address, opts.sshPort, 10_000, () => (proc.exitCode !== null ? `sshd for ${opts.name} exited: ${stderr}` : undefined));
 
-  const appState = path.join(rootDir, '.docker-shim');
-  const stopApp = () => {
-    for (const file of existsSync(appState) ? readdirJson(appState) : []) {
-      try {
-        process.kill(JSON.parse(readFileSync(file, 'utf8')).pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    killStrayApps(opts.address);
-  };
+  let engine: Engine;
+  try {
+    engine = await startEngine({ id: engineId, dir: opts.dir, poolIndex: opts.poolIndex, mountNamespaceOf: proc.pid });
+  } catch (err) {
+    proc.kill('SIGTERM');
+    throw err;
+  }
   return {
     name: opts.name,
     address: opts.address,
@@ -116,9 +127,10 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
         // no session open
       }
     },
-    stopApp,
+    engine,
+    composeV2,
     async stop() {
-      stopApp();
+      await engine.stop();
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
@@ -126,19 +138,6 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
       }
     },
   };
-}
-
-/** Sample apps of this droplet address that no state file tracks any more (a crashed run, a lost race). */
-function killStrayApps(address: string): void {
-  try {
-    execFileSync('pkill', ['-9', '-f', `sample-app\\.mjs --droplet ${address.replace(/\./g, '\\.')}$`], { stdio: 'ignore' });
-  } catch {
-    // none
-  }
-}
-
-function readdirJson(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f));
 }
 
 export async function waitForPort(host: string, port: number, timeoutMs: number, failed?: () => string | undefined): Promise<void> {

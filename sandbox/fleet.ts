@@ -1,5 +1,7 @@
-// The local fleet: a fake DigitalOcean API, N droplets (real sshd each), and an HAProxy load balancer
-// whose membership follows the API. Used by `npm run sandbox`, `npm run demo`, e2e tests and benchmarks.
+// The local fleet: a fake DigitalOcean API, a container registry, N droplets (real sshd and a real Docker
+// Engine each), and an HAProxy load balancer whose membership follows the API. Used by `npm run sandbox`,
+// `npm run demo`, e2e tests and benchmarks.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -11,6 +13,8 @@ import { makeReleaseId } from '../src/rollout-plan';
 import { FakeDigitalOcean, type FakeLoadBalancer } from './fake-digitalocean';
 import { generateKeyPair, startDropletHost, type DropletHost } from './droplet-host';
 import { HaproxyLoadBalancer } from './haproxy';
+import { publishReleases, registryStorage } from './images';
+import { startRegistry, type Registry } from './registry';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const SAMPLE_CONFIG = path.join(ROOT, 'examples', 'sample-app', 'deploy.config.yaml');
@@ -28,7 +32,11 @@ export interface FleetOptions {
   /** Delay before a membership change reaches HAProxy. */
   propagationDelayMs?: number;
   initialRelease?: string;
+  /** Releases to have in the registry from the start (besides the initial one); more with fleet.publish(). */
+  releases?: string[];
   appBootMs?: number;
+  /** Droplets that have only Compose v1 (`docker-compose`); default: the last one (when there are two or more). */
+  composeV1Only?: string[];
   log?: (line: string) => void;
 }
 
@@ -37,6 +45,9 @@ export interface Fleet {
   api: FakeDigitalOcean;
   lb: HaproxyLoadBalancer;
   hosts: DropletHost[];
+  registry: Registry;
+  /** Build and push images for these release tags unless the registry has them. */
+  publish(...tags: string[]): Promise<void>;
   configPath: string;
   /** Environment a worker needs for this fleet (token, key path, registry password, API URL). */
   workerEnv: Record<string, string>;
@@ -44,7 +55,7 @@ export interface Fleet {
   releases(): Promise<Record<string, string | null>>;
   /** Droplets the fake API lists as LB members. */
   attached(): string[];
-  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides and extra files. */
+  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides (and `healthCheck`) and extra files. */
   writeConfig(overrides?: Record<string, unknown>, extraFiles?: { from: string; to: string }[]): string;
   stop(): Promise<void>;
 }
@@ -56,6 +67,12 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   const log = opts.log ?? (() => undefined);
   const dir = path.join(ROOT, '.sandbox', name);
   const ip = (host: number) => `127.0.${subnet}.${host}`;
+  try {
+    execFileSync('pkill', ['-f', `${dir}/`], { stdio: 'ignore' }); // sshd and engines a crashed run of this fleet left behind
+    await new Promise((r) => setTimeout(r, 500));
+  } catch {
+    // none
+  }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
 
@@ -70,20 +87,28 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   api.faults.propagationDelayMs = opts.propagationDelayMs ?? 500;
   const hosts: DropletHost[] = [];
   let lb: HaproxyLoadBalancer | undefined;
+  let registry: Registry | undefined;
   const stop = async () => {
     await lb?.stop();
     await Promise.all(hosts.map((h) => h.stop()));
+    await registry?.stop();
     await api.close();
   };
   try {
-    log(`starting ${n} droplets on 127.0.${subnet}.11-${10 + n}`);
-    for (let i = 1; i <= n; i++) {
-      const host = await startDropletHost({
-        name: `web-${i}`, address: ip(10 + i), sshPort: 2222, dir: path.join(dir, `web-${i}`), authorizedKey: client.publicKey,
-        env: { APP_BOOT_MS: String(opts.appBootMs ?? 3000) },
-      });
-      hosts.push(host);
-      api.addDroplet({ id: 3000 + i, name: host.name, publicIp: host.address, privateIp: ip(100 + i), tags: ['sample-app'] });
+    registry = await startRegistry({ address: ip(1), dir: path.join(dir, 'registry'), storage: registryStorage(), password: REGISTRY_PASSWORD });
+    const reg = registry;
+    const initial = opts.initialRelease ?? 'v1';
+    const publish = (...tags: string[]) => publishReleases(reg, REGISTRY_PASSWORD, tags, log);
+    await publish(initial, ...(opts.releases ?? ['v2']));
+    const v1Only = opts.composeV1Only ?? (n >= 2 ? [`web-${n}`] : []);
+    log(`starting ${n} droplets on 127.0.${subnet}.11-${10 + n}, each with its own Docker Engine (Compose v1 only: ${v1Only.join(', ') || 'none'}); registry ${reg.server}`);
+    hosts.push(...await Promise.all(Array.from({ length: n }, (_, k) => startDropletHost({
+      name: `web-${k + 1}`, address: ip(11 + k), sshPort: 2222, dir: path.join(dir, `web-${k + 1}`), authorizedKey: client.publicKey,
+      poolIndex: (subnet * 5 + k + 1) % 240, composeV2: !v1Only.includes(`web-${k + 1}`),
+      env: { APP_BOOT_MS: String(opts.appBootMs ?? 3000), REGISTRY_HOST: reg.server },
+    }))));
+    for (const [k, host] of hosts.entries()) {
+      api.addDroplet({ id: 3001 + k, name: host.name, publicIp: host.address, privateIp: ip(101 + k), tags: ['sample-app'] });
     }
     writeFileSync(path.join(dir, 'known_hosts'), `${hosts.map((h) => h.knownHostsLine).join('\n')}\n`);
     const apiUrl = await api.listen(8090, ip(1));
@@ -95,16 +120,18 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       const prod = doc.environments.production;
       prod.ssh.privateKeyPath = keyPath;
       prod.ssh.knownHostsPath = path.join(dir, 'known_hosts');
+      prod.registry.server = reg.server;
       for (const f of prod.files) f.from = path.join(path.dirname(SAMPLE_CONFIG), f.from);
       prod.files.push(...extraFiles);
-      prod.rollout = { ...prod.rollout, ...overrides };
+      const { healthCheck: health, ...rollout } = overrides as { healthCheck?: Record<string, unknown> };
+      prod.rollout = { ...prod.rollout, ...rollout };
+      prod.healthCheck = Object.fromEntries(Object.entries({ ...prod.healthCheck, ...health }).filter(([, v]) => v !== null)); // null drops a key
       writeFileSync(file, stringify(doc));
       return file;
     };
     const configPath = fleetConfig();
 
     // Bootstrap: every droplet runs the initial release, through the deployer's own activities.
-    const initial = opts.initialRelease ?? 'v1';
     log(`deploying ${initial} to every droplet`);
     const { plan } = loadEnvironment(configPath, 'production');
     const acts = createActivities(realDependencies({ ...process.env, ...workerEnv }));
@@ -133,7 +160,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     log(`load balancer sandbox-lb on ${haproxy.url}, API on ${apiUrl}`);
 
     return {
-      dir, api, lb: haproxy, hosts, configPath, workerEnv,
+      dir, api, lb: haproxy, hosts, registry: reg, publish, configPath, workerEnv,
       async releases() {
         const entries = await Promise.all(hosts.map(async (h) => {
           try {

@@ -21,7 +21,8 @@ export interface Stack {
   taskQueue: string;
   /** Environment for the CLI and a worker process: Temporal address, fleet secrets. */
   processEnv: Record<string, string>;
-  startWorker(): Promise<void>;
+  /** A worker with the real activities; `env` overrides the fleet's secrets (a wrong password, say). */
+  startWorker(env?: Record<string, string>): Promise<void>;
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -83,12 +84,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const stack: Stack = {
     env, client: env.client, address, fleet, taskQueue, processEnv,
     uiUrl,
-    async startWorker() {
+    async startWorker(envOverrides = {}) {
       worker = await Worker.create({
         connection: env.nativeConnection,
         taskQueue,
         ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../src/workflows') }),
-        activities: createActivities(realDependencies({ ...process.env, ...fleet.workerEnv })),
+        activities: createActivities(realDependencies({ ...process.env, ...fleet.workerEnv, ...envOverrides })),
       });
       running = worker.run();
     },

@@ -5,8 +5,9 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 # Whatever a test run started (sandbox droplets, HAProxy, sample apps) ends with it, even after a crash.
 cleanup() {
-  pkill -f "$root/.sandbox/" 2>/dev/null || true
-  pkill -f "$root/sandbox/sample-app.mjs" 2>/dev/null || true
+  pkill -f "$root/.sandbox/" 2>/dev/null || true            # droplets' sshd and engines, registries, HAProxy
+  pkill -f "$root/.cache/docker-builder" 2>/dev/null || true # the image builder's engine
+  pkill -f /run/dodeploy-sandbox/ 2>/dev/null || true        # the engines' containerd and shims
 }
 trap cleanup EXIT
 if [ $# -gt 0 ]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi

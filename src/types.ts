@@ -48,6 +48,8 @@ export interface HealthCheckSpec {
   url?: string;
   /** Command run on the droplet over SSH instead; exit 0 is healthy, stdout is the body. */
   command?: string;
+  /** Also (or only) the containers' own healthchecks: every compose service that has one must be "healthy". */
+  compose?: boolean;
   expectStatus: number;
   /** The body must name the release being deployed (guards against the old process answering). */
   releaseMarker: boolean;

@@ -11,6 +11,8 @@ export interface PreflightReport {
   filesDigest: string;
   warnings: string[];
   current: Record<string, PreviousRelease | null>;
+  /** droplet name → "v2 2.29.0" or "v1 1.29.2": the Compose each droplet will be driven with. */
+  compose?: Record<string, string>;
 }
 
 const accessOf = (plan: EnvironmentPlan) => ({ apiUrl: plan.apiUrl, secrets: plan.secrets });
@@ -70,11 +72,14 @@ export function fleetActivities(deps: ActivityDeps) {
         problems.push(`cannot read the files to upload: ${(err as Error).message}`);
       }
       const current: Record<string, PreviousRelease | null> = {};
+      const compose: Record<string, string> = {};
       if (problems.length === 0) {
         for (const droplet of fleet.droplets) {
           const input = { droplet, remote: plan.remote, secrets: plan.secrets };
           try {
-            current[droplet.name] = await remote.recordPreviousRelease(input);
+            const seen = await remote.inspectDroplet(input);
+            current[droplet.name] = seen.previous;
+            compose[droplet.name] = seen.compose;
             if (!current[droplet.name]) warnings.push(`${droplet.name} has no ${plan.remote.remoteDir}/current release: a failure there cannot be rolled back`);
             const probe = await health.probeOnce({ ...input, healthCheck: plan.healthCheck, release: null });
             if (!probe.ok && current[droplet.name]) problems.push(`${droplet.name} is unhealthy before the rollout (${probe.detail}); fix it first`);
@@ -93,7 +98,7 @@ export function fleetActivities(deps: ActivityDeps) {
           nonRetryable: true,
         }));
       }
-      return { filesDigest: digest, warnings, current };
+      return { filesDigest: digest, warnings, current, compose };
     },
   };
 }

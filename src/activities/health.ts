@@ -17,6 +17,32 @@ export interface HealthInput extends RemoteInput {
 export interface ProbeResult {
   ok: boolean;
   detail: string;
+  /** No point in waiting: a container is unhealthy, exited or restarting. */
+  fatal?: boolean;
+}
+
+interface ContainerState {
+  Status: string;
+  ExitCode?: number;
+  Health?: { Status: string; Log?: { Output?: string }[] };
+}
+
+/** Compose's verdict from `composeHealth` output: every service with a healthcheck "healthy", none crashing. */
+export function judgeComposeHealth(stdout: string): ProbeResult {
+  const waiting: string[] = [];
+  for (const line of stdout.split('\n').filter((l) => l.trim())) {
+    const m = /^(\S*) (\{.*\}) (\d+)$/.exec(line.trim());
+    if (!m) continue;
+    const [, service, json, restarts] = m;
+    const state = JSON.parse(json) as ContainerState;
+    const lastLog = state.Health?.Log?.at(-1)?.Output?.trim().split('\n').at(-1)?.slice(0, 200) ?? '';
+    const said = lastLog ? `; last health log: ${lastLog}` : '';
+    if (state.Status === 'restarting' || Number(restarts) > 0) return { ok: false, fatal: true, detail: `service ${service} is in a restart loop (restarted ${restarts}×, exit code ${state.ExitCode ?? '?'})${said}` };
+    if (state.Status === 'exited' || state.Status === 'dead') return { ok: false, fatal: true, detail: `service ${service} ${state.Status} (exit code ${state.ExitCode ?? '?'})` };
+    if (state.Health?.Status === 'unhealthy') return { ok: false, fatal: true, detail: `service ${service} is unhealthy${said}` };
+    if (state.Health && state.Health.Status !== 'healthy') waiting.push(`${service} ${state.Health.Status}${said}`);
+  }
+  return waiting.length ? { ok: false, detail: `waiting for ${waiting.join(', ')}` } : { ok: true, detail: 'every compose service with a healthcheck is healthy' };
 }
 
 export function healthUrl(spec: HealthCheckSpec, droplet: DropletTarget): string {
@@ -62,6 +88,24 @@ export function healthActivities(deps: ActivityDeps) {
     return judge(input.healthCheck, input.release, input.healthCheck.expectStatus, result.stdout);
   }
 
+  async function probeCompose(input: HealthInput, session: RemoteSession): Promise<ProbeResult> {
+    const result = await session.exec(commands.composeHealth(input.remote));
+    if (result.code !== 0) return { ok: false, detail: `compose health: ${(result.stderr || result.stdout).trim().slice(0, 160)}` };
+    return judgeComposeHealth(result.stdout);
+  }
+
+  /** One probe: the containers' own healthchecks first (when asked), then the URL or the command. */
+  async function probe(input: HealthInput, session: RemoteSession | undefined): Promise<ProbeResult> {
+    if (input.healthCheck.compose && session) {
+      const containers = await probeCompose(input, session);
+      if (!containers.ok || (!input.healthCheck.url && !input.healthCheck.command)) return containers;
+    }
+    if (input.healthCheck.command && session) return probeCommand(input, session);
+    return probeHttp(input);
+  }
+
+  const needsSession = (spec: HealthCheckSpec) => Boolean(spec.command || spec.compose);
+
   async function pollHealth(input: HealthInput): Promise<{ probes: number; elapsedMs: number }> {
     const spec = input.healthCheck;
     const started = Date.now();
@@ -73,9 +117,10 @@ export function healthActivities(deps: ActivityDeps) {
     try {
       while (true) {
         ctx?.cancellationSignal.throwIfAborted();
-        if (spec.command && !session) session = await deps.remote(input.secrets).connect(input.droplet, input.remote);
-        last = session ? await probeCommand(input, session) : await probeHttp(input);
+        if (needsSession(spec) && !session) session = await deps.remote(input.secrets).connect(input.droplet, input.remote);
+        last = await probe(input, session);
         probes++;
+        if (last.fatal) break;
         consecutive = last.ok ? consecutive + 1 : 0;
         ctx?.heartbeat({ consecutive, probes, last: last.detail });
         if (consecutive >= spec.successes) return { probes, elapsedMs: Date.now() - started };
@@ -86,6 +131,9 @@ export function healthActivities(deps: ActivityDeps) {
       throw toFailure(err);
     } finally {
       session?.close();
+    }
+    if (last?.fatal) {
+      throw ApplicationFailure.create({ message: `${input.droplet.name} failed its health check: ${last.detail}`, type: 'HealthCheckFailed', nonRetryable: true });
     }
     throw ApplicationFailure.create({
       message: `${input.droplet.name} did not pass its health check ${spec.successes}× in a row within ${spec.timeoutMs / 1000}s` +
@@ -99,10 +147,10 @@ export function healthActivities(deps: ActivityDeps) {
     pollHealth,
     /** One probe, no waiting: used by preflight to check the running release answers. */
     probeOnce: async (input: HealthInput): Promise<ProbeResult> => {
-      if (!input.healthCheck.command) return probeHttp(input);
+      if (!needsSession(input.healthCheck)) return probeHttp(input);
       const session = await deps.remote(input.secrets).connect(input.droplet, input.remote);
       try {
-        return await probeCommand(input, session);
+        return await probe(input, session);
       } finally {
         session.close();
       }

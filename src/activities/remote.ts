@@ -58,6 +58,14 @@ export function remoteActivities(deps: ActivityDeps) {
         commands.parseCurrentRelease(input.remote, await run(s, input.droplet, 'read current release', commands.readCurrentRelease(input.remote))));
     },
 
+    /** Preflight's look at a droplet, in one SSH round trip: what runs now, and which Compose it has. */
+    async inspectDroplet(input: RemoteInput): Promise<{ previous: PreviousRelease | null; compose: string }> {
+      return withSession(deps, input, async (s) => {
+        const out = await run(s, input.droplet, 'inspect the droplet', `${commands.readCurrentRelease(input.remote)}; ${commands.detectCompose()}`);
+        return { previous: commands.parseCurrentRelease(input.remote, out), compose: /^compose=(.+)$/m.exec(out)?.[1] ?? 'unknown' };
+      });
+    },
+
     /** Stage every file in a fresh directory, then rename it into place: a dropped connection leaves no half release. */
     async uploadRelease(input: RemoteInput & { release: string; releaseId: string; filesDigest: string }): Promise<string> {
       const { droplet, remote } = input;
@@ -84,9 +92,17 @@ export function remoteActivities(deps: ActivityDeps) {
       await withSession(deps, input, (s) => run(s, input.droplet, 'switch current release', commands.activateRelease(input.remote, input.releaseDir)));
     },
 
-    /** Registry login (password on stdin), pull, then up -d, inside `current`. */
-    async startRelease(input: RemoteInput): Promise<void> {
+    /**
+     * Registry login (password on stdin), pull, then up -d, inside `current`. A restore or rollback returns to a
+     * release whose images the droplet already has: only `up -d` (which pulls just what is missing), so a
+     * registry that now refuses the password cannot keep the previous release from coming back.
+     */
+    async startRelease(input: RemoteInput & { restore?: boolean }): Promise<void> {
       const { droplet, remote, secrets } = input;
+      if (input.restore) {
+        await withSession(deps, input, (s) => run(s, droplet, 'docker compose up', commands.startRelease(remote)[1]));
+        return;
+      }
       let password: string | undefined;
       if (remote.registry) {
         const name = secrets.registryPasswordEnv ?? '';

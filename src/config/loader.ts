@@ -128,6 +128,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
     healthCheck: {
       url: envConfig.healthCheck.url,
       command: envConfig.healthCheck.command,
+      compose: envConfig.healthCheck.compose,
       expectStatus: envConfig.healthCheck.expectStatus,
       releaseMarker: envConfig.healthCheck.releaseMarker,
       intervalMs: duration('healthCheck.interval', envConfig.healthCheck.interval),

@@ -48,6 +48,7 @@ export const environmentSchema = z
       .object({
         url: name.optional(),
         command: name.optional(),
+        compose: z.boolean().default(false).describe('also require every compose service with a healthcheck to be "healthy"'),
         expectStatus: z.number().int().min(100).max(599).default(200),
         releaseMarker: z.boolean().default(true),
         interval: duration.default('2s'),
@@ -56,7 +57,8 @@ export const environmentSchema = z
         successes: z.number().int().min(1).max(100).default(3),
       })
       .strict()
-      .refine((h) => Boolean(h.url) !== Boolean(h.command), { message: 'set exactly one of url or command' }),
+      .refine((h) => !(h.url && h.command), { message: 'set exactly one of url or command' })
+      .refine((h) => Boolean(h.url || h.command || h.compose), { message: 'set url, command or compose: true (compose may go with either)' }),
     rollout: z
       .object({
         batchSize: z.number().int().min(1).default(1),

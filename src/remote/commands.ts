@@ -63,9 +63,29 @@ export function activateRelease(remote: Pick<RemoteSpec, 'remoteDir'>, targetDir
     `ln -sfn ${shq(relative)} .current-next; mv -T .current-next current`;
 }
 
+/** What a droplet without any Compose is told (preflight refuses it with this, naming both commands). */
+export const COMPOSE_MISSING = "neither 'docker compose' (Compose v2) nor 'docker-compose' (Compose v1) works on this droplet; install one of them";
+
+/**
+ * Defines `dc` as the Compose this droplet has: `docker compose` (v2) first, else `docker-compose` (v1, what
+ * older droplets such as the seed's run). Chosen on the droplet at run time, so each droplet uses its own.
+ */
+export function selectCompose(): string {
+  return 'if docker compose version >/dev/null 2>&1; then dc() { docker compose "$@"; }; ' +
+    'elif docker-compose version >/dev/null 2>&1; then dc() { docker-compose "$@"; }; ' +
+    `else echo ${shq(COMPOSE_MISSING)} >&2; exit 127; fi`;
+}
+
+/** Prints "compose=v2 <version>" or "compose=v1 <version>"; exits 127 with COMPOSE_MISSING when neither works. */
+export function detectCompose(): string {
+  return 'if v="$(docker compose version --short 2>/dev/null)"; then echo "compose=v2 $v"; ' +
+    'elif v="$(docker-compose version --short 2>/dev/null)"; then echo "compose=v1 $v"; ' +
+    `else echo ${shq(COMPOSE_MISSING)} >&2; exit 127; fi`;
+}
+
 function compose(remote: Pick<RemoteSpec, 'composeFiles' | 'composeProject'>, args: string): string {
   const files = remote.composeFiles.map((f) => `-f ${shq(f)}`).join(' ');
-  return `docker compose -p ${shq(remote.composeProject)} ${files} ${args}`;
+  return `${selectCompose()}; dc -p ${shq(remote.composeProject)} ${files} ${args}`;
 }
 
 /** Registry login reads the password from stdin; it never appears in argv or in logs. */
@@ -100,6 +120,16 @@ export function pruneReleases(remote: Pick<RemoteSpec, 'remoteDir' | 'keepReleas
 /** Dangling images only. Never a system prune that takes volumes with it: volumes hold data. */
 export function pruneDanglingImages(): string {
   return 'docker image prune -f';
+}
+
+/**
+ * One line per container of the project: its compose service, then `docker inspect`'s State as JSON (status,
+ * restart count, and the healthcheck's status and log when the service defines one).
+ */
+export function composeHealth(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>): string {
+  const enter = `cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  return `set -e; ${enter}; ids="$(${compose(remote, 'ps -a -q')})"; [ -n "$ids" ] || { echo 'no containers are running for this release' >&2; exit 3; }; ` +
+    `docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{json .State}} {{.RestartCount}}' $ids`;
 }
 
 export function healthCommand(remote: Pick<RemoteSpec, 'remoteDir'>, command: string): string {

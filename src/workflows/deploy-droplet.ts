@@ -109,7 +109,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     const targetDir = releaseDir;
     changedRelease = true;
     await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, false, { ...remoteInput, releaseDir: targetDir }));
-    await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, remoteInput));
+    await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, { ...remoteInput, restore: input.mode === 'rollback' }));
     await step('health', () => health(input.release));
     if (lbInput) {
       attachRequested = true; // from here the load balancer may route to it, even if the call fails
@@ -140,7 +140,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
           const back = previous;
           await step('restore', async () => {
             await call('activateRelease', policy.record, `switch ${name} back to ${back.release}`, false, { ...remoteInput, releaseDir: back.releaseDir });
-            await call('startRelease', policy.start, `restart ${back.release} on ${name}`, true, remoteInput);
+            await call('startRelease', policy.start, `restart ${back.release} on ${name}`, true, { ...remoteInput, restore: true });
           });
         }
         if (changedRelease || (detachRequested && lbInput)) {

@@ -1,4 +1,5 @@
-// SSH activities against a real OpenSSH server on a loopback address (a sandbox droplet).
+// SSH activities against a real OpenSSH server on a loopback address (a sandbox droplet with its own Docker
+// Engine), pulling from a real registry with password auth.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +12,13 @@ import { createSshRemote } from '../../src/remote/ssh';
 import { filesDigest } from '../../src/activities/remote';
 import type { DropletTarget, HealthCheckSpec, RemoteSpec, SecretRefs } from '../../src/types';
 import { generateKeyPair, startDropletHost, type DropletHost } from '../../sandbox/droplet-host';
+import { startRegistry, type Registry } from '../../sandbox/registry';
+import { APP_REPOSITORY, publishReleases, registryStorage } from '../../sandbox/images';
 
 const work = path.resolve(__dirname, '..', '..', '.sandbox', `remote-test-${process.pid}`);
 const PASSWORD = `s3cret-${randomBytes(6).toString('hex')}`;
 let host: DropletHost;
+let registry: Registry;
 let deps: ActivityDeps;
 let files: string;
 const droplet: DropletTarget = { id: 1, name: 'web-1', address: '127.0.0.31' };
@@ -26,16 +30,24 @@ const acts = () => createActivities(deps);
 const run = <F extends (...a: never[]) => Promise<unknown>>(fn: F, ...args: Parameters<F>) => new MockActivityEnvironment().run(fn, ...args) as ReturnType<F>;
 const input = () => ({ droplet, remote, secrets });
 const onDroplet = (p: string) => path.join(host.rootDir, p);
-const shimCalls = () => readFileSync(onDroplet('.docker-shim/calls.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const containers = async () => (await host.engine.docker(['ps', '--format', '{{.Image}} {{.Names}}'])).trim().split('\n');
 
 before(async () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const client = generateKeyPair(path.join(work, 'client_key'));
-  host = await startDropletHost({ name: 'web-1', address: droplet.address, sshPort: 2231, dir: path.join(work, 'web-1'), authorizedKey: client.publicKey, env: { APP_BOOT_MS: '200' } });
+  registry = await startRegistry({ address: '127.0.0.30', dir: path.join(work, 'registry'), storage: registryStorage(), password: PASSWORD });
+  await publishReleases(registry, PASSWORD, ['v1', 'v3']);
+  host = await startDropletHost({
+    name: 'web-1', address: droplet.address, sshPort: 2231, dir: path.join(work, 'web-1'), authorizedKey: client.publicKey, poolIndex: 245,
+    env: { APP_BOOT_MS: '200', REGISTRY_HOST: registry.server },
+  });
   files = path.join(work, 'app');
   mkdirSync(path.join(files, 'nginx'), { recursive: true });
-  writeFileSync(path.join(files, 'docker-compose.yml'), 'services:\n  app:\n    image: example/app:${APP_RELEASE}\n    ports: ["8080:3000"]\n    env_file: [.env.production]\n');
+  writeFileSync(path.join(files, 'docker-compose.yml'), [
+    'services:', '  app:', `    image: \${REGISTRY_HOST}/${APP_REPOSITORY}:\${APP_RELEASE}`, '    ports: ["${DROPLET_ADDRESS}:8080:8080"]',
+    '    env_file: [.env.production]', '    environment: { APP_BOOT_MS: "${APP_BOOT_MS}" }', '    volumes: [data:/data]', 'volumes:', '  data: {}', '',
+  ].join('\n'));
   writeFileSync(path.join(files, '.env.production'), 'APP_GREETING=hello\nDATABASE_PASSWORD=hunter2\n');
   writeFileSync(path.join(files, 'nginx', 'app.conf'), 'server { listen 80; }\n');
   remote = {
@@ -46,7 +58,7 @@ before(async () => {
       { from: path.join(files, '.env.production'), to: '.env.production', secret: true },
       { from: path.join(files, 'nginx', 'app.conf'), to: 'nginx/app.conf', secret: false },
     ],
-    composeFiles: ['docker-compose.yml'], composeProject: 'shop', registry: { server: 'registry.example.com', username: 'deployer' }, pruneImages: true,
+    composeFiles: ['docker-compose.yml'], composeProject: 'shop', registry: { server: registry.server, username: 'deployer' }, pruneImages: true,
   };
   deps = {
     digitalOcean: () => { throw new Error('not used here'); },
@@ -58,6 +70,7 @@ before(async () => {
 
 after(async () => {
   await host?.stop();
+  await registry?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -73,7 +86,7 @@ describe('release layout over SSH', () => {
     assert.equal(await run(acts().recordPreviousRelease, input()), null);
   });
 
-  test('upload, switch and start: files in a release directory, secrets 0600, compose commands in order', async () => {
+  test('upload, switch and start: files in a release directory, secrets 0600, the release running on the engine', async () => {
     const dir = await deploy('v1', 'v1-20260101000000');
     assert.equal(dir, 'apps/shop/releases/v1-20260101000000');
     assert.equal(readlinkSync(onDroplet('apps/shop/current')), 'releases/v1-20260101000000');
@@ -82,22 +95,21 @@ describe('release layout over SSH', () => {
     assert.equal(mode('docker-compose.yml'), 0o644);
     assert.equal(readFileSync(onDroplet('apps/shop/current/nginx/app.conf'), 'utf8'), 'server { listen 80; }\n');
     assert.equal(readFileSync(onDroplet('apps/shop/current/RELEASE'), 'utf8').trim(), 'v1');
-    const calls = shimCalls().map((c) => [c.cmd, c.sub ?? '', (c.flags ?? []).join(' ')]);
-    assert.deepEqual(calls, [['login', '', ''], ['compose', 'pull', ''], ['compose', 'up', '-d --remove-orphans']]);
-    const [login, pull] = shimCalls();
-    assert.ok(login.stdinBytes > 0, 'the password arrived on stdin');
-    assert.deepEqual(login.argv, ['login', 'registry.example.com', '-u', 'deployer', '--password-stdin']);
-    assert.equal(pull.project, 'shop');
-    assert.equal(pull.image, 'example/app:v1');
-    assert.match(pull.cwd, /apps\/shop\/releases\/v1-20260101000000$/);
+    // Logged in with the password on stdin, pulled from the registry, started by compose on the droplet's engine.
+    const auths = JSON.parse(readFileSync(onDroplet('.docker/config.json'), 'utf8')).auths;
+    assert.deepEqual(Object.keys(auths), [registry.server]);
+    assert.deepEqual(await containers(), [`${registry.server}/${APP_REPOSITORY}:v1 shop-app-1`]);
   });
 
   test('the registry password never appears in argv, logs or files on the droplet', () => {
-    const everything = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const credentialStore = path.join(host.rootDir, '.docker', 'config.json');
+    const readAll = (dir: string): [string, string][] => readdirSync(dir, { withFileTypes: true }).flatMap((e): [string, string][] => {
       const p = path.join(dir, e.name);
-      return e.isDirectory() ? everything(p) : e.isFile() ? [readFileSync(p, 'utf8')] : [];
+      return e.isDirectory() ? readAll(p) : e.isFile() && p !== credentialStore ? [[p, readFileSync(p, 'latin1')]] : [];
     });
-    assert.ok(!everything(host.rootDir).some((text) => text.includes(PASSWORD)));
+    const encoded = Buffer.from(`deployer:${PASSWORD}`).toString('base64');
+    const leaks = readAll(host.rootDir).filter(([, text]) => text.includes(PASSWORD) || text.includes(encoded)).map(([p]) => p);
+    assert.deepEqual(leaks, [], 'only the engine\'s credential store holds it');
   });
 
   test('the health poll needs the new release to answer, not just any process', async () => {
@@ -153,8 +165,19 @@ describe('release layout over SSH', () => {
     await run(acts().pruneReleases, input());
     assert.equal(lstatSync(onDroplet('apps/shop/current')).isSymbolicLink(), true);
     assert.deepEqual(readdirSync(onDroplet('apps/shop/releases')).sort(), ['v2-20260102000000', 'v3-20260103000000']);
-    const prunes = shimCalls().filter((c) => c.cmd.includes('prune'));
-    assert.deepEqual(prunes.map((c) => c.argv), [['image', 'prune', '-f']]);
+    assert.deepEqual(await containers(), [`${registry.server}/${APP_REPOSITORY}:v3 shop-app-1`]);
+    assert.deepEqual((await host.engine.docker(['volume', 'ls', '-q'])).trim().split('\n'), ['shop_data'], 'the named volume survives the image prune');
+  });
+});
+
+describe('a registry that refuses the password', () => {
+  test('fails a start with the registry\'s own 401; a restore of what the droplet has still comes up', async () => {
+    const refused = createActivities({ ...deps, secret: () => 'not-the-password' });
+    const err = await run(refused.startRelease, input()).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.match(err.message, /registry login on web-1 failed \(exit 1\): .*login attempt to http:\/\/127\.0\.0\.30:5000\/v2\/ failed with status: 401 Unauthorized/);
+    await run(refused.startRelease, { ...input(), restore: true });
+    assert.deepEqual(await containers(), [`${registry.server}/${APP_REPOSITORY}:v3 shop-app-1`]);
   });
 });
 

@@ -40,6 +40,8 @@ export interface Rollout {
 
 /** Start a rollout the way an operator does (the CLI, detached), with steady load through the LB. */
 export async function rollout(stack: Stack, release: string, overrides: Record<string, unknown> = {}, batchSize?: number, extraFiles: { from: string; to: string }[] = []): Promise<Rollout> {
+  // Every tag gets its image in the fleet's registry, except one that says it was never pushed.
+  if (!release.includes('never-pushed')) await stack.fleet.publish(release);
   const config = stack.fleet.writeConfig({ ...FAST, ...overrides }, extraFiles);
   const load = startLoad(`${stack.fleet.lb.url}/`, { concurrency: 4, intervalMs: 40, maxMs: 5 * 60_000 });
   loads.add(load);

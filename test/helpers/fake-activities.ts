@@ -116,6 +116,7 @@ export class FakeFleet {
         if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');
         return { filesDigest: 'digest', warnings: [], current: Object.fromEntries(this.current) };
       },
+      inspectDroplet: async ({ droplet }: { droplet: DropletTarget }) => ({ previous: this.current.get(droplet.name) ?? null, compose: 'v2 test' }),
       recordPreviousRelease: async ({ droplet }: { droplet: DropletTarget }) => {
         await this.enter('recordPreviousRelease', droplet.name);
         return this.current.get(droplet.name) ?? null;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as commands from '../../src/remote/commands';
 import { makeReleaseId, planBatches, settleDelayMs, describeSettle } from '../../src/rollout-plan';
 import { checkKnownHosts, fingerprint } from '../../src/remote/known-hosts';
-import { judge, reportsRelease } from '../../src/activities/health';
+import { judge, judgeComposeHealth, reportsRelease } from '../../src/activities/health';
 import { createHmac, randomBytes } from 'node:crypto';
 
 const remote = { remoteDir: '/srv/my app', composeFiles: ['docker-compose.yml', "o'brien.yml"], composeProject: 'shop', keepReleases: 3 };
@@ -20,8 +20,36 @@ test('values are single-quoted so spaces and quotes cannot break out', () => {
 
 test('start runs pull then up -d --remove-orphans inside current, with the release exported', () => {
   const [pull, up] = commands.startRelease(remote);
-  assert.match(pull, /cd '\/srv\/my app\/current'; export APP_RELEASE="\$\(cat RELEASE\)"; docker compose -p 'shop' -f 'docker-compose.yml' -f 'o'\\''brien.yml' pull$/);
-  assert.match(up, /docker compose .* up -d --remove-orphans$/);
+  assert.match(pull, /cd '\/srv\/my app\/current'; export APP_RELEASE="\$\(cat RELEASE\)"; if docker compose version .*; fi; dc -p 'shop' -f 'docker-compose.yml' -f 'o'\\''brien.yml' pull$/);
+  assert.match(up, /; dc -p .* up -d --remove-orphans$/);
+});
+
+test('each droplet uses the Compose it has: v2 first, else v1, else a message naming both', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'compose-select-'));
+  try {
+    const fake = (name: string, script: string) => writeFileSync(path.join(dir, name), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    const run = (cmd: string) => {
+      try {
+        return { code: 0, out: execFileSync('/bin/sh', ['-c', cmd], { env: { PATH: dir, HOME: dir }, encoding: 'utf8', stdio: 'pipe' }) };
+      } catch (err) {
+        const e = err as { status: number; stderr: string };
+        return { code: e.status, out: e.stderr };
+      }
+    };
+    const both = `${commands.selectCompose()}; dc ps`;
+    fake('docker', 'if [ "$1" = compose ]; then [ "$2" = version ] && { echo 2.29.0; exit 0; }; echo "v2 $*"; else echo "docker: unknown command: $1" >&2; exit 1; fi');
+    fake('docker-compose', '[ "$1" = version ] && { echo 1.29.2; exit 0; }; echo "v1 $*"');
+    assert.deepEqual(run(both), { code: 0, out: 'v2 compose ps\n' });
+    assert.deepEqual(run(commands.detectCompose()), { code: 0, out: 'compose=v2 2.29.0\n' });
+    fake('docker', 'echo "docker: \'compose\' is not a docker command." >&2; exit 1'); // the engine's CLI without the v2 plugin
+    assert.deepEqual(run(both), { code: 0, out: 'v1 ps\n' });
+    assert.deepEqual(run(commands.detectCompose()), { code: 0, out: 'compose=v1 1.29.2\n' });
+    rmSync(path.join(dir, 'docker-compose'));
+    assert.deepEqual(run(both), { code: 127, out: `${commands.COMPOSE_MISSING}\n` });
+    assert.match(commands.COMPOSE_MISSING, /'docker compose'.*'docker-compose'/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an abandoned start still running on the droplet never undoes the restore that follows it', async () => {
@@ -37,7 +65,7 @@ test('an abandoned start still running on the droplet never undoes the restore t
     const bin = path.join(dir, 'bin');
     mkdirSync(bin);
     const log = path.join(dir, 'docker.log');
-    writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "up $APP_RELEASE begin" >> ${log}; sleep 1; echo "up $APP_RELEASE end" >> ${log}\n`, { mode: 0o755 });
+    writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\n[ "$2" = version ] && exit 0\necho "up $APP_RELEASE begin" >> ${log}; sleep 1; echo "up $APP_RELEASE end" >> ${log}\n`, { mode: 0o755 });
     const point = (r: string) => {
       rmSync(path.join(app, 'current'), { force: true });
       symlinkSync(path.join('releases', r), path.join(app, 'current'));
@@ -120,4 +148,20 @@ test('known_hosts: plain and hashed entries, mismatch by key type, revoked keys'
   assert.equal(checkKnownHosts(`10.0.0.1 ssh-rsa AAAAB3Nza`, '10.0.0.1', 22, key), 'unknown', 'a key of another type is not a mismatch');
   assert.equal(checkKnownHosts(`@revoked 10.0.0.1 ssh-ed25519 ${b64}\n10.0.0.1 ssh-ed25519 ${b64}`, '10.0.0.1', 22, key), 'revoked');
   assert.match(fingerprint(key), /^SHA256:[A-Za-z0-9+/]{43}$/);
+});
+
+test('compose health: healthy services pass, starting ones wait, unhealthy or crashing ones fail at once with the service named', () => {
+  const line = (service: string, state: object, restarts = 0) => `${service} ${JSON.stringify(state)} ${restarts}`;
+  const healthy = { Status: 'running', Health: { Status: 'healthy', Log: [{ Output: 'ok' }] } };
+  assert.deepEqual(judgeComposeHealth([line('app', healthy), line('worker', { Status: 'running' })].join('\n')).ok, true);
+  const starting = judgeComposeHealth(line('app', { Status: 'running', Health: { Status: 'starting', Log: [] } }));
+  assert.deepEqual([starting.ok, starting.fatal], [false, undefined]);
+  assert.match(starting.detail, /waiting for app starting/);
+  const sick = judgeComposeHealth(line('app', { Status: 'running', Health: { Status: 'unhealthy', Log: [{ Output: 'old' }, { Output: 'wget: server returned error: HTTP/1.1 503 Service Unavailable\n' }] } }));
+  assert.deepEqual([sick.ok, sick.fatal], [false, true]);
+  assert.equal(sick.detail, 'service app is unhealthy; last health log: wget: server returned error: HTTP/1.1 503 Service Unavailable');
+  const looping = judgeComposeHealth(line('app', { Status: 'restarting', ExitCode: 1 }, 3));
+  assert.equal(looping.fatal, true);
+  assert.match(looping.detail, /service app is in a restart loop \(restarted 3×, exit code 1\)/);
+  assert.equal(judgeComposeHealth(line('app', { Status: 'exited', ExitCode: 137 })).detail, 'service app exited (exit code 137)');
 });

@@ -71,6 +71,8 @@ describe('errors name the file, the field and the fix', () => {
     fails(variant((d) => (d.environments.production.files[0].to = '../escape.yml')), 'production', /files\[0\].to: "..\/escape.yml" must be a relative path/));
   test('both health url and command is ambiguous', () =>
     fails(variant((d) => (d.environments.production.healthCheck.command = 'true')), 'production', /healthCheck: set exactly one of url or command/));
+  test('a health check with neither url, command nor compose is refused', () =>
+    fails(variant((d) => delete d.environments.production.healthCheck.url), 'production', /healthCheck: set url, command or compose: true/));
   test('invalid YAML says so', () => {
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'deploy-config-')), 'deploy.config.yaml');
     writeFileSync(file, 'app: [unclosed\n');
