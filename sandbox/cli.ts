@@ -2,7 +2,7 @@
 // trying the deployer by hand (`npm run worker` + `npm run start-deploy -- production --config
 // examples/sample-app/deploy.config.yaml`). The demo and tests start their own fleets in-process.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, SAMPLE_CONFIG, startFleet } from './fleet';
@@ -21,6 +21,11 @@ interface DaemonState {
 }
 
 const readState = (): DaemonState | undefined => (existsSync(STATE) ? JSON.parse(readFileSync(STATE, 'utf8')) : undefined);
+/** Written whole (temp file + rename): `up` polls the state while the daemon writes it. */
+const writeState = (s: DaemonState) => {
+  writeFileSync(`${STATE}.tmp`, JSON.stringify(s, null, 2));
+  renameSync(`${STATE}.tmp`, STATE);
+};
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -31,7 +36,7 @@ const alive = (pid: number) => {
 };
 
 async function serve(droplets: number): Promise<void> {
-  const write = (s: Partial<DaemonState>) => writeFileSync(STATE, JSON.stringify({ pid: process.pid, ready: false, ...s }, null, 2));
+  const write = (s: Partial<DaemonState>) => writeState({ pid: process.pid, ready: false, ...s });
   write({});
   try {
     const fleet = await startFleet({ droplets, log: (l) => console.log(l) });
