@@ -36,15 +36,30 @@ export function readSshKey(secrets: SecretRefs, env: NodeJS.ProcessEnv): string 
   }
 }
 
+/**
+ * A secret from the worker's environment: `NAME` itself, or the file named by `NAME_FILE` (the Docker
+ * secrets convention: /run/secrets/<name>), trailing newline removed. Undefined when neither is set.
+ */
+export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  if (env[name]) return env[name];
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '') || undefined;
+  } catch (err) {
+    throw ApplicationFailure.create({ message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}`, type: 'MissingSecret', nonRetryable: true });
+  }
+}
+
 export function realDependencies(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
   return {
     digitalOcean(access) {
-      const token = env[access.secrets.tokenEnv];
-      if (!token) throw missingSecret(`the DigitalOcean API token (${access.secrets.tokenEnv})`, `export ${access.secrets.tokenEnv}=<personal access token> before starting the worker`);
+      const token = readSecret(env, access.secrets.tokenEnv);
+      if (!token) throw missingSecret(`the DigitalOcean API token (${access.secrets.tokenEnv})`, `export ${access.secrets.tokenEnv}=<personal access token> (or ${access.secrets.tokenEnv}_FILE=<file holding it>) before starting the worker`);
       return createDigitalOcean({ token, apiUrl: env.DIGITALOCEAN_API_URL || access.apiUrl });
     },
     remote: (secrets) => createSshRemote(readSshKey(secrets, env)),
-    secret: (name) => env[name] || undefined,
+    secret: (name) => readSecret(env, name),
     fetch: globalThis.fetch,
   };
 }

@@ -1,26 +1,97 @@
-// docker-compose.temporal.yml cannot run here (no Docker Engine); keep it honest by reading it.
+// docker-compose.temporal.yml: the images cannot be pulled here, so the file is validated statically with the
+// real Compose v2 (`docker compose config`, installed for the local fleet) and its structure is checked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/search-attributes';
 
-const compose = parse(readFileSync(path.resolve(__dirname, '..', '..', 'docker-compose.temporal.yml'), 'utf8'));
+const ROOT = path.resolve(__dirname, '..', '..');
+const FILE = path.join(ROOT, 'docker-compose.temporal.yml');
+const COMPOSE = path.join(ROOT, '.tools', 'compose-v2', 'docker-compose');
 
-test('parses and has the server on PostgreSQL, the Web UI and the admin tools', () => {
-  assert.deepEqual(Object.keys(compose.services).sort(), ['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui']);
-  assert.equal(compose.services.temporal.environment.DB, 'postgres12');
-  assert.equal(compose.services.temporal.environment.POSTGRES_SEEDS, 'postgresql');
-  assert.deepEqual(compose.services.temporal.ports, ['7233:7233']);
-  assert.equal(compose.services['temporal-ui'].environment.TEMPORAL_ADDRESS, 'temporal:7233');
-  for (const [name, svc] of Object.entries(compose.services) as [string, { image: string }][]) {
-    assert.match(svc.image, /:[0-9]/, `${name} pins an image version`);
+interface Service {
+  image: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+  secrets?: { source: string }[];
+  profiles?: string[];
+}
+
+/** `docker compose config` as JSON, with the given variables in an env file; throws with Compose's stderr. */
+function config(vars: Record<string, string>): { services: Record<string, Service>; secrets: Record<string, { file: string }> } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stack-'));
+  try {
+    const envFile = path.join(dir, 'stack.env');
+    writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+    const out = execFileSync(COMPOSE, ['--env-file', envFile, '-f', FILE, '--profile', 'worker', 'config', '--format', 'json'], {
+      cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' },
+    });
+    return JSON.parse(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const stack = config({ TEMPORAL_DB_PASSWORD: 'only-for-this-test' });
+const svc = stack.services;
+
+test('Compose accepts the file: a server on PostgreSQL, one-shot schema and namespace jobs, the Web UI and the worker', () => {
+  assert.deepEqual(Object.keys(svc).sort(), ['postgresql', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker']);
+  assert.equal(svc.temporal.environment?.DB, 'postgres12');
+  assert.equal(svc.temporal.environment?.POSTGRES_SEEDS, 'postgresql');
+  assert.equal(svc.temporal.environment?.VISIBILITY_DBNAME, 'temporal_visibility');
 });
 
-test('registers every search attribute the code sets, as Keyword', () => {
-  const script = compose.services['temporal-admin-tools'].command.join('\n');
+test('every image is pinned to a version, on supported images only (no auto-setup, no tctl), server and admin-tools alike', () => {
+  for (const [name, s] of Object.entries(svc)) {
+    assert.match(s.image, /:\d+\.\d+(\.\d+)?$/, `${name} pins an image version`);
+    assert.doesNotMatch(s.image, /auto-setup/, `${name} does not use the deprecated auto-setup image`);
+    assert.doesNotMatch(JSON.stringify([s.command, s.healthcheck]), /\btctl\b/, `${name} does not use the retired tctl`);
+  }
+  assert.match(svc.temporal.image, /^temporalio\/server:/);
+  const version = (image: string) => image.split(':')[1];
+  assert.equal(version(svc['temporal-schema'].image), version(svc.temporal.image));
+  assert.equal(version(svc['temporal-namespace'].image), version(svc.temporal.image));
+});
+
+test('start order: database healthy → schema done → server healthy (temporal operator cluster health) → namespace done → UI', () => {
+  assert.equal(svc['temporal-schema'].depends_on?.postgresql.condition, 'service_healthy');
+  assert.equal(svc.temporal.depends_on?.['temporal-schema'].condition, 'service_completed_successfully');
+  assert.equal(svc['temporal-namespace'].depends_on?.temporal.condition, 'service_healthy');
+  assert.equal(svc['temporal-ui'].depends_on?.['temporal-namespace'].condition, 'service_completed_successfully');
+  assert.equal(svc.worker.depends_on?.['temporal-namespace'].condition, 'service_completed_successfully');
+  assert.deepEqual(svc.temporal.healthcheck?.test.slice(1, 5), ['temporal', 'operator', 'cluster', 'health']);
+});
+
+test('the schema job creates and migrates both the default and the visibility store', () => {
+  const script = (svc['temporal-schema'].command ?? []).join('\n');
+  for (const db of ['temporal', 'temporal_visibility']) assert.match(script, new RegExp(`--db ${db} setup-schema -v 0\\.0`));
+  assert.match(script, /--db temporal update-schema -d \/etc\/temporal\/schema\/postgresql\/v12\/temporal\/versioned/);
+  assert.match(script, /--db temporal_visibility update-schema -d \/etc\/temporal\/schema\/postgresql\/v12\/visibility\/versioned/);
+  // `config` prints the file back as Compose reads it: "$$" is a literal "$" for the container's shell.
+  assert.match(script, /for db in temporal temporal_visibility; do\n\s+sql --db "\$\$db" create/);
+});
+
+test('the namespace job sets a retention and registers every search attribute the code sets, as Keyword', () => {
+  const script = (svc['temporal-namespace'].command ?? []).join('\n');
+  assert.match(script, /temporal operator namespace create -n "\$\$TEMPORAL_NAMESPACE" --retention "\$\$RETENTION"/);
+  assert.equal(svc['temporal-namespace'].environment?.RETENTION, '30d');
   assert.match(script, /--type Keyword/);
   for (const name of SEARCH_ATTRIBUTE_NAMES) assert.match(script, new RegExp(`\\b${name}\\b`), `${name} is created`);
+});
+
+test('secrets: the database password has no default, and the worker reads its secrets from the environment (Docker secrets)', () => {
+  assert.throws(() => config({}), /required variable TEMPORAL_DB_PASSWORD is missing a value: set TEMPORAL_DB_PASSWORD/);
+  const env = svc.worker.environment ?? {};
+  assert.deepEqual(Object.keys(env).filter((k) => /TOKEN|PASSWORD|KEY/.test(k)).sort(), ['DEPLOY_SSH_KEY_PATH', 'DIGITALOCEAN_TOKEN_FILE', 'REGISTRY_PASSWORD_FILE']);
+  for (const k of ['DEPLOY_SSH_KEY_PATH', 'DIGITALOCEAN_TOKEN_FILE', 'REGISTRY_PASSWORD_FILE']) assert.match(env[k], /^\/run\/secrets\//);
+  assert.deepEqual((svc.worker.secrets ?? []).map((s) => s.source).sort(), ['deploy_ssh_key', 'digitalocean_token', 'registry_password']);
+  for (const s of Object.values(stack.secrets)) assert.ok(s.file, 'each secret comes from a file the user creates');
+  assert.deepEqual(svc.worker.profiles, ['worker']);
+  assert.ok(!readFileSync(FILE, 'utf8').includes('only-for-this-test'));
 });
