@@ -9,7 +9,7 @@ import { follow } from '../src/cli/follow';
 import { rolloutWorkflowId, formatMs } from '../src/rollout-plan';
 import { webUiLink } from '../src/temporal';
 import { renderTimelineSvg } from '../src/cli/timeline';
-import type { RolloutStatus } from '../src/workflows/messages';
+import { rolloutView } from '../src/cli/view';
 import { SAMPLE_CONFIG } from './fleet';
 import { startLoad, type LoadReport } from './load';
 import { startStack, type Stack } from './stack';
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     const durationMs = Date.now() - started;
     await new Promise((r) => setTimeout(r, 2000)); // traffic after the last droplet settled counts too
     const traffic = await load.stop();
-    const status = await handle.query<RolloutStatus>('status');
+    const status = await rolloutView(stack.client.workflow, handle);
 
     const report: DemoReport = {
       requests: traffic.requests,

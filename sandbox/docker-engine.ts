@@ -3,13 +3,16 @@
 // firewall; ports published on 127.x go through docker-proxy. A droplet's engine starts inside that
 // droplet's mount namespace, so bind mounts resolve against the droplet's own /root.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
+/** This checkout's tag: two clones on one machine never touch each other's engines. */
+const CHECKOUT = createHash('sha256').update(path.resolve(__dirname, '..')).digest('hex').slice(0, 8);
 /** Exec roots live here (short paths: containerd's socket path must fit in 108 bytes). */
-export const ENGINE_RUN_DIR = '/run/dodeploy-sandbox';
+export const ENGINE_RUN_DIR = `/run/dodeploy-sandbox-${CHECKOUT}`;
 
 export interface EngineOptions {
   /** Unique among running engines: names the exec root and the cgroup parent. */
@@ -35,7 +38,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   removeStrayBridges(opts.poolIndex);
   const socket = path.join(opts.dir, 'docker.sock');
   const execRoot = path.join(ENGINE_RUN_DIR, opts.id);
-  const cgroupParent = `dodeploy-sandbox-${opts.id}`;
+  const cgroupParent = `dodeploy-sandbox-${CHECKOUT}-${opts.id}`;
   const args = [
     '--data-root', path.join(opts.dir, 'data'), '--exec-root', execRoot, '-H', `unix://${socket}`,
     '--pidfile', path.join(opts.dir, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip-forward=false',
@@ -100,7 +103,8 @@ export function removeEngineLeftovers(id: string): void {
   }
   const cgroupRoot = '/sys/fs/cgroup';
   if (!existsSync(cgroupRoot)) return;
-  const dirs = readdirSync(cgroupRoot).flatMap((c) => [path.join(cgroupRoot, c, `dodeploy-sandbox-${id}`), path.join(cgroupRoot, c, 'docker', `dodeploy-sandbox-${id}`)]);
+  const name = `dodeploy-sandbox-${CHECKOUT}-${id}`;
+  const dirs = readdirSync(cgroupRoot).flatMap((c) => [path.join(cgroupRoot, c, name), path.join(cgroupRoot, c, 'docker', name)]);
   for (const dir of dirs.filter((d) => existsSync(d))) {
     try {
       execFileSync('rmdir', [dir], { stdio: 'ignore' }); // a cgroup directory goes with rmdir, once empty

@@ -5,7 +5,9 @@ import { toFailure, withHeartbeat } from './deps';
 import { filesDigest, remoteActivities } from './remote';
 import { healthActivities } from './health';
 import { HostKeyError, SshConnectError } from '../remote/ssh';
-import type { EnvironmentPlan, Fleet, PreviousRelease } from '../types';
+import type { EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../types';
+import { compactFleet, groupByRelease, type CompactFleet, type ReleaseGroup } from '../compact';
+import { planBatches } from '../rollout-plan';
 
 export interface PreflightReport {
   filesDigest: string;
@@ -13,6 +15,30 @@ export interface PreflightReport {
   current: Record<string, PreviousRelease | null>;
   /** droplet name → "v2 2.29.0" or "v1 1.29.2": the Compose each droplet will be driven with. */
   compose?: Record<string, string>;
+}
+
+/** What the rollout keeps of its plan: O(N) only as compact arrays and ranges (a 10,000-droplet fleet stays small). */
+export interface RolloutPlanReport {
+  /** Every droplet, in batch order. */
+  fleet: CompactFleet;
+  /** The load balancer by reference: its id, name, tag and health check; never its member list. */
+  loadBalancer?: LoadBalancerInfo;
+  filesDigest: string;
+  warnings: string[];
+  /** What each droplet ran before, as preflight saw it. */
+  previous: ReleaseGroup[];
+}
+
+/** The fleet in batch order and what preflight found, in the compact form the rollout keeps. */
+export function compactPlan(fleet: Fleet, report: PreflightReport, batchSize: number): RolloutPlanReport {
+  const ordered = planBatches(fleet.droplets, batchSize).flat();
+  return {
+    fleet: compactFleet(ordered),
+    loadBalancer: fleet.loadBalancer ? { ...fleet.loadBalancer, dropletIds: [] } : undefined,
+    filesDigest: report.filesDigest,
+    warnings: report.warnings,
+    previous: groupByRelease(ordered.map((d, i) => [i, report.current[d.name] ?? null])),
+  };
 }
 
 const accessOf = (plan: EnvironmentPlan) => ({ apiUrl: plan.apiUrl, secrets: plan.secrets });
@@ -24,8 +50,9 @@ export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: nu
   if (fleet.droplets.length === 0) problems.push('no droplets selected');
   if (lb) {
     if (lb.status !== 'active') problems.push(`load balancer ${lb.name} is "${lb.status}", not "active"; wait for it or fix it in the DigitalOcean control panel`);
+    const members = new Set(lb.dropletIds);
     for (const d of fleet.droplets) {
-      if (!lb.dropletIds.includes(d.id)) problems.push(`${d.name} (${d.id}) is not attached to ${lb.name}; attach it first or leave it out of droplets`);
+      if (!members.has(d.id)) problems.push(`${d.name} (${d.id}) is not attached to ${lb.name}; attach it first or leave it out of droplets`);
     }
     const inService = fleet.droplets.length - batchSize;
     if (inService < plan.rollout.minAttached) {
@@ -43,15 +70,15 @@ export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: nu
 export function fleetActivities(deps: ActivityDeps) {
   const remote = remoteActivities(deps);
   const health = healthActivities(deps);
-  return {
-    async resolveFleet({ plan }: { plan: EnvironmentPlan }): Promise<Fleet> {
-      return withHeartbeat(async () => {
-        const api = deps.digitalOcean(accessOf(plan));
-        const droplets = await api.listDroplets(plan.droplets, plan.remote.addressType);
-        const loadBalancer = plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined;
-        return { droplets, loadBalancer };
-      });
-    },
+  const resolveFleet = async ({ plan }: { plan: EnvironmentPlan }): Promise<Fleet> =>
+    withHeartbeat(async () => {
+      const api = deps.digitalOcean(accessOf(plan));
+      const droplets = await api.listDroplets(plan.droplets, plan.remote.addressType);
+      const loadBalancer = plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined;
+      return { droplets, loadBalancer };
+    });
+  const acts = {
+    resolveFleet,
 
     /** Everything that can be checked before any droplet is touched; refuses with every reason at once. */
     async preflight({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }): Promise<PreflightReport> {
@@ -100,5 +127,12 @@ export function fleetActivities(deps: ActivityDeps) {
       }
       return { filesDigest: digest, warnings, current, compose };
     },
+
+    /** Resolve the fleet and preflight it in one step, and hand the rollout only the compact result. */
+    async planRollout({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }): Promise<RolloutPlanReport> {
+      const fleet = await resolveFleet({ plan });
+      return compactPlan(fleet, await acts.preflight({ plan, fleet, batchSize }), batchSize);
+    },
   };
+  return acts;
 }

@@ -3,11 +3,11 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { readConfigFile, resolveEnvironment } from '../config/loader';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { webUiLink } from '../temporal';
-import type { RolloutStatus } from '../workflows/messages';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
 import { renderStatus } from './render';
 import { follow } from './follow';
+import { rolloutView } from './view';
 import { rolloutHistory, renderHistory } from './history';
 
 export async function runControl(args: CliArgs, out: (line: string) => void): Promise<number> {
@@ -30,7 +30,7 @@ export async function runControl(args: CliArgs, out: (line: string) => void): Pr
       throw err;
     }
     if (args.verb === 'status') {
-      const status = await handle.query<RolloutStatus>('status');
+      const status = await rolloutView(client.workflow, handle);
       out(args.json ? JSON.stringify({ event: 'status', running, status }) : `${renderStatus(status, Date.now())}\n  web UI: ${webUiLink(namespace, workflowId)}`);
       return 0;
     }

@@ -3,6 +3,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RolloutResult, RolloutStatus } from '../workflows/messages';
 import { progressLines, renderStatus } from './render';
 import { findDetail } from '../failure-details';
+import { rolloutView, type ViewCache } from './view';
 
 export const EXIT = { succeeded: 0, failed: 1, 'rolled-back': 1, aborted: 3 } as const;
 
@@ -23,6 +24,8 @@ export interface FollowOptions {
 
 export async function follow(handle: WorkflowHandle, opts: FollowOptions): Promise<number> {
   let last: RolloutStatus | undefined;
+  const cache: ViewCache = new Map();
+  const client = handle.client;
   let drawn = 0;
   const redraw = (status: RolloutStatus) => {
     const block = renderStatus(status, Date.now());
@@ -39,7 +42,7 @@ export async function follow(handle: WorkflowHandle, opts: FollowOptions): Promi
   const poll = async () => {
     while (!done) {
       try {
-        const status = await handle.query<RolloutStatus>('status');
+        const status = await rolloutView(client, handle, cache);
         if (opts.json) {
           if (JSON.stringify(status) !== JSON.stringify(last)) opts.out(JSON.stringify({ event: 'status', status }));
         } else if (opts.live) {
@@ -68,7 +71,7 @@ export async function follow(handle: WorkflowHandle, opts: FollowOptions): Promi
   }
   await polling;
   try {
-    last = await handle.query<RolloutStatus>('status');
+    last = await rolloutView(client, handle, cache);
   } catch {
     // a closed workflow still answers queries on most servers; if not, the result suffices
   }

@@ -19,7 +19,8 @@ export interface HistoryEntry {
 
 /** The visibility query operators can also paste into the Web UI. */
 export function historyQuery(app: string, env: string): string {
-  return `WorkflowType = "rolloutWorkflow" AND DeployApp = "${app}" AND DeployEnv = "${env}"`;
+  // A large rollout continues as new between batches: only its last run stands for it.
+  return `WorkflowType = "rolloutWorkflow" AND DeployApp = "${app}" AND DeployEnv = "${env}" AND ExecutionStatus != "ContinuedAsNew"`;
 }
 
 export async function rolloutHistory(client: Client, namespace: string, app: string, env: string, limit: number): Promise<HistoryEntry[]> {
@@ -40,7 +41,7 @@ export async function rolloutHistory(client: Client, namespace: string, app: str
       if (result) {
         entry.outcome = result.status;
         entry.message = result.message;
-        entry.dropletsChanged = result.droplets.filter((d) => d.outcome === 'deployed').length;
+        entry.dropletsChanged = result.counts ? (result.counts.deployed ?? 0) : result.droplets.filter((d) => d.outcome === 'deployed').length;
       }
     }
     entries.push(entry);

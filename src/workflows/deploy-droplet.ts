@@ -13,6 +13,8 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
+  setHandler,
   sleep,
   workflowInfo,
   type ActivityOptions,
@@ -20,7 +22,8 @@ import {
 import type { DeployActivities } from '../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../types';
 import { formatMs } from '../rollout-plan';
-import { dropletProgressSignal, type DropletProgress } from './messages';
+import { dropletProgressSignal, dropletStatusQuery, type DropletProgress, type DropletView } from './messages';
+import { renderDropletDetails } from '../status-text';
 
 function activityOptions(policy: StepPolicy, heartbeat: boolean): ActivityOptions {
   return {
@@ -45,8 +48,23 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const signalEachStepEnd = !patched('progress-on-step-start-only');
   // Runs started before this change restored a droplet in service when an abort arrived during settle.
   const neverRestartInService = patched('never-restart-in-service');
+  // A droplet answers for itself (query `dropletStatus`, its own current details); runs started before this
+  // change also reported every step to the rollout by signal, which grew the rollout's history with the fleet.
+  const reportsToParent = !patched('children-answer-for-themselves');
+  const view: DropletView = { droplet: name, mode: input.mode, release: input.release, steps: records };
+  setHandler(dropletStatusQuery, () => view, { description: 'This droplet\'s steps so far, with timestamps, and how it ended.' });
+  const publish = () => setCurrentDetails(renderDropletDetails(view));
 
   async function notify(progress: Omit<DropletProgress, 'droplet' | 'mode' | 'at'>, report?: DropletReport): Promise<void> {
+    if (!report) {
+      view.step = progress.phase === 'started' ? progress.step : view.step;
+    } else {
+      Object.assign(view, { step: undefined, outcome: report.outcome, error: report.compensationError ?? report.error, note: report.note, previous: report.previous?.release });
+    }
+    if (!reportsToParent) {
+      publish();
+      return;
+    }
     if (!parentId) return;
     try {
       await getExternalWorkflowHandle(parentId).signal(dropletProgressSignal, { droplet: name, mode: input.mode, at: Date.now(), ...progress, report });
@@ -80,10 +98,11 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const health = (release: string | null) =>
     call('pollHealth', policy.health, `health ${name} → ${release ?? 'previous release'} ${input.healthCheck.successes}×`, true,
       { ...remoteInput, healthCheck: input.healthCheck, release });
-  const settle = () => sleep(input.settleDelayMs, { summary: `settle ${name} ${formatMs(input.settleDelayMs)}` });
+  // A delay of 0 takes no timer (a timer costs a server round trip, about a second).
+  const settle = () => (input.settleDelayMs > 0 ? sleep(input.settleDelayMs, { summary: `settle ${name} ${formatMs(input.settleDelayMs)}` }) : Promise.resolve());
 
   const detach = () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput?.loadBalancer.name}`, false, lbInput as NonNullable<typeof lbInput>);
-  const drain = () => sleep(input.drainDelayMs, { summary: `drain ${name} ${formatMs(input.drainDelayMs)}` });
+  const drain = () => (input.drainDelayMs > 0 ? sleep(input.drainDelayMs, { summary: `drain ${name} ${formatMs(input.drainDelayMs)}` }) : Promise.resolve());
 
   let previous: PreviousRelease | null = null;
   let detachRequested = false;
@@ -93,6 +112,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   let note: string | undefined;
   try {
     previous = await step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, false, remoteInput));
+    view.previous = previous?.release;
     if (lbInput) {
       detachRequested = true; // set before the call: a detach whose answer was lost still gets re-attached
       await step('detach', detach);

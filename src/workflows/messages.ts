@@ -1,6 +1,7 @@
 // Signals and queries of the rollout: how operators (CLI, Web UI) steer and watch it.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { DropletOutcome, DropletReport, StepName, StepRecord } from '../types';
+import type { DropletOutcome, DropletReport, LoadBalancerInfo, StepName, StepRecord } from '../types';
+import type { CompactFleet, ReleaseGroup } from '../compact';
 
 export interface AbortRequest {
   /** Also return already-updated droplets to the release they had before. */
@@ -62,20 +63,75 @@ export interface RolloutStatus {
   abortRequested: boolean;
   startedAt: number;
   endedAt?: number;
+  /** Droplet names per batch when the fleet is small (DETAIL_LIMIT); empty for a large fleet. */
   batches: string[][];
+  batchCount?: number;
+  /** Droplets in the rollout, and how many are in each state. */
+  total?: number;
+  counts?: Partial<Record<DropletState, number>>;
   currentBatch: number;
   settleDelayMs: number;
   droplets: DropletStatus[];
   warnings: string[];
   message?: string;
   needsAttention: string[];
+  /** Runs of the rollout so far (it continues as new between batches of a large fleet). */
+  runs?: number;
 }
 
 export const statusQuery = defineQuery<RolloutStatus>('status');
 
+/** What one droplet's workflow answers about itself (query `dropletStatus` on `<rollout id>/<droplet>`). */
+export interface DropletView {
+  droplet: string;
+  mode: 'deploy' | 'rollback';
+  release: string;
+  previous?: string;
+  /** The step in progress; undefined once the droplet's workflow has ended. */
+  step?: StepName;
+  steps: StepRecord[];
+  outcome?: DropletOutcome;
+  error?: string;
+  note?: string;
+}
+export const dropletStatusQuery = defineQuery<DropletView>('dropletStatus');
+
 export interface RolloutResult {
   status: 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
   message: string;
+  /** Every droplet's report for a small fleet; for a large one, those that did not simply deploy. */
   droplets: DropletReport[];
   needsAttention: string[];
+  counts?: Partial<Record<DropletState, number>>;
+  total?: number;
+}
+
+/** What a rollout carries into its next run (continue-as-new): compact, whatever the fleet size. */
+export interface RolloutCarry {
+  startedAt: number;
+  releaseId: string;
+  phase: 'deploying' | 'rolling-back';
+  fleet: CompactFleet;
+  loadBalancer?: LoadBalancerInfo;
+  settleDelayMs: number;
+  filesDigest: string;
+  warnings: string[];
+  previous: ReleaseGroup[];
+  nextBatch: number;
+  paused: boolean;
+  abortRequested: boolean;
+  rollbackOnAbort: boolean;
+  /** Droplets this rollout updated, by the release each ran before. */
+  deployed: ReleaseGroup[];
+  /** Droplets that did not simply deploy (failed, restored, needs attention), or deployed with a note. */
+  ended: { index: number; state: DropletState; error?: string; note?: string }[];
+  rolledBack: string;
+  rollbackFailures?: number;
+  reports: DropletReport[];
+  needsAttention: string[];
+  failedThenResumed: string[];
+  failure?: string;
+  message?: string;
+  stopped?: boolean;
+  runs: number;
 }

@@ -1,5 +1,8 @@
 // rolloutWorkflow: one per app+environment (ID rollout-<app>-<env>, the deploy lock).
-// resolve fleet → preflight → batches of deployDropletWorkflow children → bake → failure policy.
+// plan (resolve + preflight) → batches of deployDropletWorkflow children → bake → failure policy.
+// Bounded at any fleet size: the fleet is carried in compact form, droplets answer for their own steps
+// (the rollout learns an outcome when a child completes), the status query is a summary plus the batch
+// in flight, and the run continues as new between batches before its history grows large.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -7,6 +10,8 @@ import {
   ParentClosePolicy,
   condition,
   executeChild,
+  makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,249 +19,353 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities';
-import type { PreflightReport } from '../activities/fleet';
-import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease, RolloutInput } from '../types';
-import { formatMs, makeReleaseId, planBatches, settleDelayMs } from '../rollout-plan';
+import type { DropletDeployInput, DropletReport, PreviousRelease, RolloutInput } from '../types';
+import { decodeIndices, dropletAt, encodeIndices, groupByRelease, ungroup } from '../compact';
+import { formatMs, makeReleaseId, settleDelayMs } from '../rollout-plan';
 import { findDetail } from '../failure-details';
 import { renderCurrentDetails } from '../status-text';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
 import { deployDropletWorkflow, messageOf } from './deploy-droplet';
+import { legacyRollout } from './rollout-legacy';
 import {
   abortSignal,
-  dropletProgressSignal,
   pauseSignal,
   resumeSignal,
   statusQuery,
+  type DropletState,
   type DropletStatus,
+  type RolloutCarry,
   type RolloutResult,
   type RolloutStatus,
 } from './messages';
 
-const { resolveFleet, preflight } = proxyActivities<DeployActivities>({
+const { planRollout } = proxyActivities<DeployActivities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '1m',
   // Rate limits and 5xx are retried (429 after the time the API asks for); refusals are not.
   retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '30s' },
 });
 
+/** Fleets up to this size show every droplet in the status and the result; larger ones a summary. */
+export const DETAIL_LIMIT = 50;
+/** Continue as new once a run's history passes this many events (Temporal warns at 10,240). */
+const HISTORY_BUDGET = 4000;
+const HISTORY_BYTES_BUDGET = 4 * 1024 * 1024;
+
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
+  // Runs started before the rollout was bounded replay on the code they started with.
+  if (!patched('bounded-rollout')) return legacyRollout(input);
+  return boundedRollout(input);
+}
+
+async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   const { plan, release } = input;
   const rolloutId = workflowInfo().workflowId;
-  const status: RolloutStatus = {
-    app: plan.app, env: plan.env, release, phase: 'resolving', paused: false, abortRequested: false,
-    startedAt: Date.now(), batches: [], currentBatch: -1, settleDelayMs: 0, droplets: [], warnings: [], needsAttention: [],
-  };
-  let rollbackOnAbort = false;
+  const searchable = workflowInfo().typedSearchAttributes.get(DeployApp) !== undefined;
+  let c: RolloutCarry | undefined = input.carry;
+  let phase: RolloutStatus['phase'] = c?.phase ?? 'resolving';
+  let message: string | undefined;
+  let endedAt: number | undefined;
   let batchScope: CancellationScope | undefined;
-  const reports = new Map<string, DropletReport>();
+  const pending = { paused: false, abortRequested: false, rollbackOnAbort: false }; // signals before the plan exists
+  const inFlight = new Map<number, { state: 'deploying' | 'rolling-back'; since: number; release: string }>();
+  const changedAt = new Map<number, number>(); // when a droplet reached its state in this run (display only)
 
+  const flags = () => c ?? pending;
+  const batchSize = Math.max(1, plan.rollout.batchSize);
+  const batchCount = () => (c ? Math.ceil(c.fleet.ids.length / batchSize) : 0);
+  const batchOf = (i: number) => Math.floor(i / batchSize);
+
+  // In-memory views of the carried sets (O(N) memory, never O(N) history).
+  let deployed = new Map<number, PreviousRelease | null>();
+  let ended = new Map<number, { state: DropletState; error?: string; note?: string }>();
+  let rolledBack = new Set<number>();
+  const load = (carry: RolloutCarry) => {
+    deployed = ungroup(carry.deployed);
+    ended = new Map(carry.ended.map((e) => [e.index, e]));
+    rolledBack = new Set(decodeIndices(carry.rolledBack));
+  };
+  if (c) load(c);
+
+  const stateOf = (i: number): DropletState => {
+    const flying = inFlight.get(i);
+    if (flying) return flying.state;
+    if (rolledBack.has(i)) return 'rolled-back';
+    const end = ended.get(i);
+    if (end) return end.state;
+    if (deployed.has(i)) return 'deployed';
+    return c && (c.stopped || endedAt !== undefined) ? 'skipped' : 'pending';
+  };
+  const previousRelease = (() => {
+    let cache: Map<number, PreviousRelease | null> | undefined;
+    return (i: number) => (cache ??= ungroup(c?.previous ?? [])).get(i)?.release ?? null;
+  })();
+
+  function row(i: number): DropletStatus {
+    const fleet = (c as RolloutCarry).fleet;
+    const state = stateOf(i);
+    const flying = inFlight.get(i);
+    const end = ended.get(i);
+    const target = flying?.release ?? (state === 'rolled-back' ? previousRelease(i) ?? undefined : state === 'pending' || state === 'skipped' ? undefined : release);
+    return {
+      name: fleet.names[i], id: fleet.ids[i], batch: batchOf(i), state, previousRelease: previousRelease(i), release: target, steps: [],
+      stepStartedAt: flying?.since ?? changedAt.get(i), error: end?.error, note: end?.note,
+    };
+  }
+
+  function status(): RolloutStatus {
+    const n = c?.fleet.ids.length ?? 0;
+    const counts: Partial<Record<DropletState, number>> = {};
+    const visible = new Set<number>();
+    if (c) {
+      if (n <= DETAIL_LIMIT) for (let i = 0; i < n; i++) visible.add(i);
+      for (const i of inFlight.keys()) visible.add(i);
+      for (const i of [...ended.keys()].slice(0, DETAIL_LIMIT)) visible.add(i);
+      const touched = new Set([...deployed.keys(), ...ended.keys(), ...inFlight.keys()]);
+      for (const i of touched) {
+        const st = stateOf(i);
+        counts[st] = (counts[st] ?? 0) + 1;
+      }
+      if (n > touched.size) counts[c.stopped || endedAt !== undefined ? 'skipped' : 'pending'] = n - touched.size;
+    }
+    const f = flags();
+    return {
+      app: plan.app, env: plan.env, release, phase, paused: f.paused, abortRequested: f.abortRequested,
+      startedAt: c?.startedAt ?? workflowInfo().startTime.getTime(), endedAt,
+      batches: c && n <= DETAIL_LIMIT ? Array.from({ length: batchCount() }, (_, b) => c!.fleet.names.slice(b * batchSize, (b + 1) * batchSize)) : [],
+      batchCount: batchCount(), total: n, counts,
+      currentBatch: c ? (inFlight.size ? batchOf(Math.min(...inFlight.keys())) : c.nextBatch - 1) : -1,
+      settleDelayMs: c?.settleDelayMs ?? 0,
+      droplets: [...visible].sort((a, b) => a - b).map(row),
+      warnings: c?.warnings ?? [], message: message ?? c?.message, needsAttention: c?.needsAttention ?? [], runs: (c?.runs ?? 0) + 1,
+    };
+  }
   /** The Web UI's "current details": the progress table an operator looks for first. */
-  const publish = () => setCurrentDetails(renderCurrentDetails(status));
+  const publish = () => setCurrentDetails(renderCurrentDetails(status()));
 
-  // Descriptions are what the Web UI's "Send a Signal" dialog and Queries tab show next to each name.
-  setHandler(statusQuery, () => status, { description: 'Progress of the rollout: phase, batches, each droplet\'s state and steps.' });
+  setHandler(statusQuery, status, { description: 'Progress of the rollout: phase, counts per state, the batch in flight (every droplet when there are few); each droplet\'s steps are on its own workflow (query dropletStatus).' });
   setHandler(pauseSignal, () => {
-    status.paused = true;
+    flags().paused = true;
     publish();
   }, { description: 'Stop before the next batch; the droplets in the current batch finish first. No input.' });
   setHandler(resumeSignal, () => {
-    status.paused = false;
+    flags().paused = false;
     publish();
   }, { description: 'Continue a paused rollout with its next batch. No input.' });
   setHandler(abortSignal, (request) => {
-    status.abortRequested = true;
-    rollbackOnAbort = Boolean(request?.rollback);
+    const f = flags();
+    f.abortRequested = true;
+    f.rollbackOnAbort = f.rollbackOnAbort || Boolean(request?.rollback);
     batchScope?.cancel(); // in-flight children compensate: their droplets are restored and re-attached
     publish();
   }, { description: 'Stop now: droplets in flight are restored and re-attached. Input {"rollback": true} also returns updated droplets to their previous release.' });
-  setHandler(dropletProgressSignal, (p) => {
-    const d = status.droplets.find((x) => x.name === p.droplet);
-    if (!d) return;
-    if (p.phase === 'started') {
-      // The previous step ended when this one started (children signal a step's start, its failure, and their end).
-      for (const open of d.steps) if (open.endedAt === undefined) Object.assign(open, { endedAt: p.at, ok: true });
-      d.step = p.step;
-      d.stepStartedAt = p.at;
-      d.steps.push({ step: p.step, startedAt: p.at });
-    } else if (!p.report) {
-      const open = [...d.steps].reverse().find((s) => s.step === p.step && s.endedAt === undefined);
-      if (open) Object.assign(open, { endedAt: p.at, ok: p.phase === 'finished', error: p.error });
-    }
-    if (p.report) {
-      // The child's last word: its own records close whatever step is still open here.
-      for (const open of d.steps.filter((x) => x.endedAt === undefined)) {
-        const record = p.report.steps.find((r) => r.step === open.step && r.startedAt === open.startedAt);
-        if (record?.endedAt !== undefined) Object.assign(open, { endedAt: record.endedAt, ok: record.ok, error: record.error });
-      }
-      reports.set(p.droplet, p.report);
-      d.error = p.report.compensationError ?? p.report.error;
-      d.note = p.report.note ?? d.note;
-    }
-    publish();
-  }, { description: 'Internal: sent by each droplet\'s workflow as it moves through its steps. Not for operators.' });
 
-  const end = (result: RolloutResult): RolloutResult => {
-    status.phase = result.status;
-    status.message = result.message;
-    status.endedAt = Date.now();
+  const finish = (st: RolloutResult['status'], text: string): RolloutResult => {
+    phase = st;
+    message = text;
+    endedAt = Date.now();
+    if (c) c.stopped = true;
     publish();
-    if (result.status === 'succeeded') return result;
-    const type = { failed: 'RolloutFailed', 'rolled-back': 'RolloutRolledBack', aborted: 'RolloutAborted' }[result.status];
-    throw ApplicationFailure.nonRetryable(result.message, type, result);
+    const n = c?.fleet.ids.length ?? 0;
+    const s = status();
+    // Every droplet's report when the fleet is small; otherwise those that did not simply deploy (bounded by failures).
+    const reports = [...(c?.reports ?? [])];
+    const result: RolloutResult = { status: st, message: text, droplets: n <= DETAIL_LIMIT ? reports : reports.filter((r) => r.outcome !== 'deployed'), needsAttention: [...(c?.needsAttention ?? [])], counts: s.counts, total: n };
+    if (st === 'succeeded') return result;
+    const type = { failed: 'RolloutFailed', 'rolled-back': 'RolloutRolledBack', aborted: 'RolloutAborted' }[st];
+    throw ApplicationFailure.nonRetryable(text, type, result);
   };
-  const finish = (st: RolloutResult['status'], message: string) =>
-    end({ status: st, message, droplets: [...reports.values()], needsAttention: [...status.needsAttention] });
 
-  // 1. Resolve the fleet and refuse early: nothing on the fleet has been touched yet.
-  let fleet: Fleet;
-  let report: PreflightReport;
-  try {
-    fleet = await resolveFleet({ plan });
-    status.phase = 'preflight';
-    report = await preflight({ plan, fleet, batchSize: plan.rollout.batchSize });
-  } catch (err) {
-    return finish('failed', messageOf(err));
+  // 1. Plan: resolve the fleet and refuse early, before anything on the fleet is touched.
+  if (!c) {
+    try {
+      phase = 'preflight';
+      const planned = await planRollout({ plan, batchSize });
+      c = {
+        startedAt: workflowInfo().startTime.getTime(), releaseId: makeReleaseId(release, workflowInfo().startTime), phase: 'deploying',
+        fleet: planned.fleet, loadBalancer: planned.loadBalancer, settleDelayMs: settleDelayMs(plan.rollout, planned.loadBalancer),
+        filesDigest: planned.filesDigest, warnings: planned.warnings, previous: planned.previous,
+        nextBatch: 0, ...pending, deployed: [], ended: [], rolledBack: '', reports: [], needsAttention: [], failedThenResumed: [], runs: 0,
+      };
+    } catch (err) {
+      return finish('failed', messageOf(err));
+    }
+    phase = 'deploying';
+    publish();
   }
-  const lb = fleet.loadBalancer;
-  const settleMs = settleDelayMs(plan.rollout, lb);
-  const batches = planBatches(fleet.droplets, plan.rollout.batchSize);
-  status.settleDelayMs = settleMs;
-  status.warnings = report.warnings;
-  status.batches = batches.map((b) => b.map((d) => d.name));
-  status.droplets = batches.flatMap((batch, i) =>
-    batch.map((d): DropletStatus => ({ name: d.name, id: d.id, batch: i, state: 'pending', previousRelease: report.current[d.name]?.release ?? null, steps: [] })));
-  publish();
-  const releaseId = makeReleaseId(release, workflowInfo().startTime);
-  const searchable = workflowInfo().typedSearchAttributes.get(DeployApp) !== undefined;
-  const byName = (name: string) => status.droplets.find((d) => d.name === name) as DropletStatus;
-  const deployed: { droplet: DropletTarget; previous: PreviousRelease | null }[] = [];
+  const carry = c;
+  const fleet = carry.fleet;
+  const lb = carry.loadBalancer;
 
-  const childInput = (droplet: DropletTarget, mode: DropletDeployInput['mode'], target: string, restoreTo?: PreviousRelease): DropletDeployInput => ({
-    rolloutId, app: plan.app, env: plan.env, mode, droplet, loadBalancer: lb, release: target, releaseId, restoreTo,
-    filesDigest: report.filesDigest, apiUrl: plan.apiUrl, secrets: plan.secrets, drainDelayMs: plan.rollout.drainDelayMs,
-    settleDelayMs: settleMs, remote: plan.remote, healthCheck: plan.healthCheck, steps: plan.rollout.steps,
+  // Per droplet only while the table lists every droplet; a large fleet's details change per batch.
+  const publishSmall = () => {
+    if (fleet.ids.length <= DETAIL_LIMIT) publish();
+  };
+
+  const keepReport = (report: DropletReport) => {
+    // Only reports worth reading later: all of them for a small fleet, otherwise the ones that did not simply deploy.
+    if (fleet.ids.length <= DETAIL_LIMIT || report.outcome !== 'deployed' || report.note) {
+      carry.reports = [...carry.reports.filter((r) => r.droplet !== report.droplet), report];
+    }
+  };
+
+  const childInput = (index: number, mode: DropletDeployInput['mode'], target: string, restoreTo?: PreviousRelease): DropletDeployInput => ({
+    rolloutId, app: plan.app, env: plan.env, mode, droplet: dropletAt(fleet, index), loadBalancer: lb, release: target, releaseId: carry.releaseId,
+    restoreTo, filesDigest: carry.filesDigest, apiUrl: plan.apiUrl, secrets: plan.secrets, drainDelayMs: plan.rollout.drainDelayMs,
+    settleDelayMs: carry.settleDelayMs, remote: plan.remote, healthCheck: plan.healthCheck, steps: plan.rollout.steps,
   });
 
-  /** Run one droplet's child workflow; its state is kept from the outcome, never thrown past here. */
-  async function runChild(droplet: DropletTarget, mode: DropletDeployInput['mode'], target: string, restoreTo?: PreviousRelease): Promise<boolean> {
-    const d = byName(droplet.name);
-    d.state = mode === 'deploy' ? 'deploying' : 'rolling-back';
-    d.release = target;
+  /** Run one droplet's child workflow; its outcome is recorded, never thrown past here. */
+  async function runChild(index: number, mode: DropletDeployInput['mode'], target: string, restoreTo?: PreviousRelease): Promise<boolean> {
+    const name = fleet.names[index];
+    inFlight.set(index, { state: mode === 'deploy' ? 'deploying' : 'rolling-back', since: Date.now(), release: target });
+    publishSmall();
     try {
       const result = await executeChild(deployDropletWorkflow, {
-        workflowId: `${rolloutId}/${droplet.name}${mode === 'rollback' ? '/rollback' : ''}`,
-        args: [childInput(droplet, mode, target, restoreTo)],
+        workflowId: `${rolloutId}/${name}${mode === 'rollback' ? '/rollback' : ''}`,
+        args: [childInput(index, mode, target, restoreTo)],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         // Children carry the rollout's search attributes (with their own release) when the rollout has them.
         typedSearchAttributes: searchable ? deploySearchAttributes(plan.app, plan.env, target) : undefined,
-        staticSummary: `${mode} ${target} on ${droplet.name}`,
+        staticSummary: `${mode} ${target} on ${name}`,
       });
-      reports.set(droplet.name, result);
-      d.state = result.outcome;
-      d.note = result.note ?? d.note;
-      if (mode === 'deploy') deployed.push({ droplet, previous: result.previous });
+      keepReport(result);
+      if (mode === 'deploy') {
+        deployed.set(index, result.previous);
+        if (result.note) ended.set(index, { state: 'deployed', note: result.note });
+      } else {
+        rolledBack.add(index);
+      }
       return true;
     } catch (err) {
-      const childReport = reports.get(droplet.name) ?? findDetail<DropletReport>(err, (v) => 'outcome' in v);
-      if (childReport) reports.set(droplet.name, childReport);
-      d.error = messageOf(err);
-      d.state = childReport?.outcome ?? 'failed';
-      if (d.state === 'needs-attention' && !status.needsAttention.includes(droplet.name)) status.needsAttention.push(droplet.name);
+      const report = findDetail<DropletReport>(err, (v) => 'outcome' in v);
+      if (report) keepReport(report);
+      const state: DropletState = report?.outcome ?? 'failed';
+      ended.set(index, { state, error: messageOf(err) });
+      if (state === 'needs-attention' && !carry.needsAttention.includes(name)) carry.needsAttention.push(name);
       return false;
     } finally {
-      d.step = undefined;
-      publish();
+      inFlight.delete(index);
+      changedAt.set(index, Date.now());
+      publishSmall();
     }
-  }
-
-  /** Return updated droplets to the release recorded for each, newest first. A failed rollback is reported, never rolled back. */
-  async function rollBack(): Promise<number> {
-    status.phase = 'rolling-back';
-    let failures = 0;
-    for (const { droplet, previous } of [...deployed].reverse()) {
-      if (!previous) {
-        byName(droplet.name).error = 'no recorded previous release; left on the new release';
-        failures++;
-        continue;
-      }
-      if (!capacityAllows(1)) {
-        failures++;
-        continue;
-      }
-      if (!(await runChild(droplet, 'rollback', previous.release, previous))) failures++;
-    }
-    return failures;
   }
 
   /** The min-attached guard, re-checked before each batch against droplets left detached. */
-  function capacityAllows(batchSize: number): boolean {
-    if (!lb) return true;
-    const attached = fleet.droplets.length - status.needsAttention.length;
-    return attached - batchSize >= plan.rollout.minAttached;
-  }
+  const capacityAllows = (size: number) => !lb || fleet.ids.length - carry.needsAttention.length - size >= plan.rollout.minAttached;
+
+  const save = () => {
+    carry.deployed = groupByRelease(deployed);
+    carry.ended = [...ended].map(([index, e]) => ({ index, ...e }));
+    carry.rolledBack = encodeIndices(rolledBack);
+    carry.phase = phase === 'rolling-back' ? 'rolling-back' : 'deploying';
+    carry.message = message;
+  };
+  /** Between batches (or rollback steps): start a fresh run before this one's history grows large. */
+  const continueIfLarge = async () => {
+    const info = workflowInfo();
+    if (!info.continueAsNewSuggested && info.historyLength < (input.historyBudget ?? HISTORY_BUDGET) && info.historySize < HISTORY_BYTES_BUDGET) return;
+    save();
+    carry.runs += 1;
+    // The next run keeps the rollout findable by the same search attributes.
+    const next = makeContinueAsNewFunc<typeof rolloutWorkflow>(searchable ? { typedSearchAttributes: deploySearchAttributes(plan.app, plan.env, release) } : {});
+    await next({ ...input, carry });
+  };
 
   // 2. Batches.
-  let failure: string | undefined;
-  const failedThenResumed: string[] = [];
-  for (let i = 0; i < batches.length; i++) {
-    if (status.paused) {
-      status.phase = 'paused';
-      publish();
-    }
-    await condition(() => !status.paused || status.abortRequested);
-    if (status.abortRequested) break;
-    if (!capacityAllows(batches[i].length)) {
-      failure = `stopped before batch ${i + 1}: ${status.needsAttention.join(', ')} left detached, so another batch would drop below minAttached ${plan.rollout.minAttached}`;
-      break;
-    }
-    status.phase = 'deploying';
-    status.currentBatch = i;
-    publish();
-    batchScope = new CancellationScope();
-    const scope = batchScope;
-    const outcomes = await scope.run(() => Promise.all(batches[i].map((d) => runChild(d, 'deploy', release))));
-    batchScope = undefined;
-    if (status.abortRequested) break;
-    const failed = batches[i].filter((_, j) => !outcomes[j]);
-    if (failed.length) {
-      const why = failed.map((d) => byName(d.name).error ?? `${d.name} failed`).join('; ');
-      if (plan.rollout.onFailure === 'pause' && status.needsAttention.length === 0) {
-        status.paused = true;
-        status.phase = 'paused';
-        status.message = `paused after a failure (${why}); resume to continue with the next batch, or abort`;
-        failedThenResumed.push(...failed.map((d) => d.name));
-        continue;
+  if (carry.phase === 'deploying') {
+    for (; carry.nextBatch < batchCount(); ) {
+      const b = carry.nextBatch;
+      if (carry.paused) {
+        phase = 'paused';
+        publish();
       }
-      failure = why;
-      break;
-    }
-    if (plan.rollout.bakeMs > 0 && i < batches.length - 1) {
-      status.phase = 'baking';
+      await condition(() => !carry.paused || carry.abortRequested);
+      if (carry.abortRequested) break;
+      const indices = Array.from({ length: Math.min(batchSize, fleet.ids.length - b * batchSize) }, (_, k) => b * batchSize + k);
+      if (!capacityAllows(indices.length)) {
+        carry.failure = `stopped before batch ${b + 1}: ${carry.needsAttention.join(', ')} left detached, so another batch would drop below minAttached ${plan.rollout.minAttached}`;
+        break;
+      }
+      phase = 'deploying';
+      carry.nextBatch = b + 1;
       publish();
-      await CancellationScope.cancellable(() =>
-        Promise.race([sleep(plan.rollout.bakeMs, { summary: `bake ${formatMs(plan.rollout.bakeMs)}` }), condition(() => status.abortRequested)]));
+      batchScope = new CancellationScope();
+      const scope = batchScope;
+      const outcomes = await scope.run(() => Promise.all(indices.map((i) => runChild(i, 'deploy', release))));
+      batchScope = undefined;
+      publish();
+      if (carry.abortRequested) break;
+      const failed = indices.filter((_, k) => !outcomes[k]);
+      if (failed.length) {
+        const why = failed.map((i) => ended.get(i)?.error ?? `${fleet.names[i]} failed`).join('; ');
+        if (plan.rollout.onFailure === 'pause' && carry.needsAttention.length === 0) {
+          carry.paused = true;
+          phase = 'paused';
+          message = `paused after a failure (${why}); resume to continue with the next batch, or abort`;
+          carry.failedThenResumed.push(...failed.map((i) => fleet.names[i]));
+          publish();
+          await continueIfLarge();
+          continue;
+        }
+        carry.failure = why;
+        break;
+      }
+      if (plan.rollout.bakeMs > 0 && carry.nextBatch < batchCount()) {
+        phase = 'baking';
+        publish();
+        // The loser of the race is cancelled, so no timer or condition is left pending.
+        const bake = new CancellationScope();
+        await bake.run(() => Promise.race([sleep(plan.rollout.bakeMs, { summary: `bake ${formatMs(plan.rollout.bakeMs)}` }), condition(() => carry.abortRequested)]));
+        bake.cancel();
+      }
+      await continueIfLarge();
     }
+    carry.stopped = true;
   }
-  for (const d of status.droplets) if (d.state === 'pending') d.state = 'skipped';
 
-  // 3. Outcome.
-  const attention = () => (status.needsAttention.length ? ` NEEDS ATTENTION (detached): ${status.needsAttention.join(', ')}.` : '');
-  if (status.abortRequested) {
-    const failures = rollbackOnAbort ? await rollBack() : 0;
-    const rolled = rollbackOnAbort ? ` ${deployed.length - failures} updated droplet(s) rolled back${failures ? `, ${failures} could not be` : ''}.` : '';
-    return finish('aborted', `aborted by operator after ${deployed.length} droplet(s) were updated.${rolled}${attention()}`);
-  }
-  if (failure) {
-    if (plan.rollout.onFailure === 'rollback' && deployed.length > 0) {
-      const failures = await rollBack();
-      if (failures === 0) return finish('rolled-back', `${failure}. Rolled back ${deployed.length} updated droplet(s) to their previous release.${attention()}`);
-      return finish('failed', `${failure}. Rollback of ${failures} droplet(s) failed.${attention()}`);
+  // 3. Outcome, and the rollback it calls for.
+  const attention = () => (carry.needsAttention.length ? ` NEEDS ATTENTION (detached): ${carry.needsAttention.join(', ')}.` : '');
+  const wantRollback = carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort : Boolean(carry.failure) && plan.rollout.onFailure === 'rollback' && deployed.size > 0);
+  if (wantRollback) {
+    // Return updated droplets to the release recorded for each, newest first; a failed rollback is reported, never rolled back.
+    phase = 'rolling-back';
+    carry.phase = 'rolling-back';
+    carry.rollbackFailures ??= 0;
+    publish();
+    const order = [...deployed.keys()].filter((i) => !rolledBack.has(i) && !ended.get(i)?.error?.startsWith('rollback:')).sort((a, b) => b - a);
+    for (const i of order) {
+      const previous = deployed.get(i) ?? null;
+      if (!previous) {
+        ended.set(i, { state: 'deployed', error: 'rollback: no recorded previous release; left on the new release' });
+        carry.rollbackFailures++;
+      } else if (!capacityAllows(1)) {
+        ended.set(i, { state: 'deployed', error: 'rollback: skipped, it would drop below minAttached' });
+        carry.rollbackFailures++;
+      } else if (!(await runChild(i, 'rollback', previous.release, previous))) {
+        const e = ended.get(i);
+        ended.set(i, { state: e?.state === 'needs-attention' ? 'needs-attention' : 'failed', error: `rollback: ${e?.error ?? 'failed'}` });
+        carry.rollbackFailures++;
+      }
+      await continueIfLarge();
     }
-    return finish('failed', `${failure}.${deployed.length ? ` ${deployed.length} droplet(s) stay on ${release}.` : ''}${attention()}`);
   }
-  if (failedThenResumed.length) {
-    return finish('failed', `${deployed.length} droplet(s) now run ${release}; ${failedThenResumed.join(', ')} failed and kept their previous release`);
+  const updated = deployed.size;
+  const failures = carry.rollbackFailures ?? 0;
+  if (carry.abortRequested) {
+    const rolled = carry.rollbackOnAbort ? ` ${updated - failures} updated droplet(s) rolled back${failures ? `, ${failures} could not be` : ''}.` : '';
+    return finish('aborted', `aborted by operator after ${updated} droplet(s) were updated.${rolled}${attention()}`);
   }
-  return finish('succeeded', `${plan.app} ${plan.env}: ${deployed.length} droplet(s) now run ${release}`);
+  if (carry.failure) {
+    if (wantRollback) {
+      if (failures === 0) return finish('rolled-back', `${carry.failure}. Rolled back ${updated} updated droplet(s) to their previous release.${attention()}`);
+      return finish('failed', `${carry.failure}. Rollback of ${failures} droplet(s) failed.${attention()}`);
+    }
+    return finish('failed', `${carry.failure}.${updated ? ` ${updated} droplet(s) stay on ${release}.` : ''}${attention()}`);
+  }
+  if (carry.failedThenResumed.length) {
+    return finish('failed', `${updated} droplet(s) now run ${release}; ${carry.failedThenResumed.join(', ')} failed and kept their previous release`);
+  }
+  return finish('succeeded', `${plan.app} ${plan.env}: ${updated} droplet(s) now run ${release}`);
 }

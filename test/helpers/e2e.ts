@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { runStart } from '../../src/cli/start';
 import { outcomeOf } from '../../src/cli/follow';
+import { rolloutView } from '../../src/cli/view';
 import { rolloutWorkflowId } from '../../src/rollout-plan';
 import type { RolloutResult, RolloutStatus } from '../../src/workflows/messages';
 import { startLoad, type Load, type LoadReport } from '../../sandbox/load';
@@ -49,7 +50,7 @@ export async function rollout(stack: Stack, release: string, overrides: Record<s
   const code = await runStart({ verb: 'start', env: 'production', config, release, batchSize, dryRun: false, detach: true, json: false, rollback: false, limit: 10 }, (l) => out.push(l));
   assert.equal(code, 0, out.join('\n'));
   const handle = stack.client.workflow.getHandle(WORKFLOW_ID);
-  const status = () => handle.query<RolloutStatus>('status');
+  const status = () => rolloutView(stack.client.workflow, handle);
   return {
     handle, load, status,
     async waitFor(predicate, timeoutMs = 120_000) {

@@ -2,7 +2,7 @@
 // LB membership), log every call in order, and fail or block on demand.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeployActivities } from '../../src/activities';
-import { fleetProblems } from '../../src/activities/fleet';
+import { compactPlan, fleetProblems } from '../../src/activities/fleet';
 import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
 
 type ActivityName = keyof DeployActivities;
@@ -115,6 +115,10 @@ export class FakeFleet {
         const problems = fleetProblems(plan, fleet, batchSize);
         if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');
         return { filesDigest: 'digest', warnings: [], current: Object.fromEntries(this.current) };
+      },
+      planRollout: async ({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }) => {
+        const fleet = await fake.resolveFleet({ plan } as never) as Fleet;
+        return compactPlan(fleet, await fake.preflight({ plan, fleet, batchSize } as never) as never, batchSize);
       },
       inspectDroplet: async ({ droplet }: { droplet: DropletTarget }) => ({ previous: this.current.get(droplet.name) ?? null, compose: 'v2 test' }),
       recordPreviousRelease: async ({ droplet }: { droplet: DropletTarget }) => {

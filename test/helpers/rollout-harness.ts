@@ -9,6 +9,7 @@ import { rolloutWorkflowId } from '../../src/rollout-plan';
 import type { EnvironmentPlan } from '../../src/types';
 import type { RolloutResult, RolloutStatus } from '../../src/workflows/messages';
 import { outcomeOf } from '../../src/cli/follow';
+import { rolloutView } from '../../src/cli/view';
 import type { FakeFleet } from './fake-activities';
 import { workflowBundlePath } from './workflow-env';
 
@@ -35,12 +36,12 @@ export async function withWorker<T>(env: TestWorkflowEnvironment, fake: FakeFlee
   return worker.runUntil(fn(taskQueue));
 }
 
-export function startRollout(env: TestWorkflowEnvironment, taskQueue: string, plan: EnvironmentPlan, release = 'v2'): Promise<Run> {
+export function startRollout(env: TestWorkflowEnvironment, taskQueue: string, plan: EnvironmentPlan, release = 'v2', historyBudget?: number): Promise<Run> {
   return env.client.workflow
     .start('rolloutWorkflow', {
       taskQueue,
       workflowId: `${rolloutWorkflowId(plan.app, plan.env)}-${taskQueue}`,
-      args: [{ plan, release }],
+      args: [{ plan, release, historyBudget }],
       workflowIdConflictPolicy: 'FAIL',
     })
     .then((handle) => {
@@ -54,7 +55,7 @@ export function startRollout(env: TestWorkflowEnvironment, taskQueue: string, pl
           );
           return outcome;
         },
-        status: () => handle.query<RolloutStatus>('status'),
+        status: () => rolloutView(env.client.workflow, handle),
       };
     });
 }

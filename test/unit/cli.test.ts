@@ -111,7 +111,7 @@ test('an unreachable Temporal server says how to start one, exit 2', async () =>
 });
 
 test('history renders one line per rollout with its outcome and Web UI link', () => {
-  assert.equal(historyQuery('shop', 'production'), 'WorkflowType = "rolloutWorkflow" AND DeployApp = "shop" AND DeployEnv = "production"');
+  assert.equal(historyQuery('shop', 'production'), 'WorkflowType = "rolloutWorkflow" AND DeployApp = "shop" AND DeployEnv = "production" AND ExecutionStatus != "ContinuedAsNew"');
   const text = renderHistory([{ workflowId: 'rollout-shop-production', runId: 'r1', release: 'v2', status: 'COMPLETED', startedAt: '2026-11-30T12:00:00.000Z', closedAt: '2026-11-30T12:01:05.000Z', outcome: 'succeeded', dropletsChanged: 4, webUi: 'http://localhost:8233/namespaces/default/workflows/rollout-shop-production/r1' }]);
   assert.equal(text, '2026-11-30 12:00:00 → 12:01:05  v2           succeeded, 4 droplet(s) updated\n    http://localhost:8233/namespaces/default/workflows/rollout-shop-production/r1');
   assert.equal(renderHistory([]), 'no rollouts found');
@@ -142,7 +142,8 @@ test('the Web UI current details: aligned table with absolute times, and how to 
   };
   const text = renderCurrentDetails(status);
   assert.match(text, /^\*\*shop production → v2: paused after batch 1 of 2\*\*$/m);
-  const table = ['```', 'droplet  state     step  since (UTC)  release', 'web-1    deployed        14:00:25     v1 → v2', 'web-2    pending                      v1', '```'].join('\n');
+  // No step column while no droplet is in a step (the rollout itself knows states; steps live on each droplet).
+  const table = ['```', 'droplet  state     since (UTC)  release', 'web-1    deployed  14:00:25     v1 → v2', 'web-2    pending                v1', '```'].join('\n');
   assert.ok(text.includes(table), text);
   assert.match(text, /Send a Signal → `resume`/);
   const running = renderCurrentDetails({ ...status, phase: 'deploying', paused: false, currentBatch: 1, droplets: [status.droplets[0], { ...status.droplets[1], state: 'deploying', release: 'v2', step: 'drain', stepStartedAt: t + 30_000 }] });
@@ -151,4 +152,17 @@ test('the Web UI current details: aligned table with absolute times, and how to 
   const ended = renderCurrentDetails({ ...status, phase: 'succeeded', paused: false, endedAt: t + 60_000, message: 'shop production: 2 droplet(s) now run v2' });
   assert.doesNotMatch(ended, /Send a Signal/, 'nothing to steer once it has ended');
   assert.match(ended, /ended 14:01:00 UTC/);
+});
+
+test('a large fleet\'s current details: counts per state above the batch in flight', () => {
+  const status: RolloutStatus = {
+    app: 'shop', env: 'production', release: 'v2', phase: 'deploying', paused: false, abortRequested: false, startedAt: Date.UTC(2026, 10, 30),
+    batches: [], batchCount: 100, total: 10_000, counts: { deployed: 4_900, deploying: 100, pending: 5_000 }, currentBatch: 49, settleDelayMs: 0,
+    warnings: [], needsAttention: [],
+    droplets: [{ name: 'web-4901', id: 4901, batch: 49, state: 'deploying', previousRelease: 'v1', release: 'v2', steps: [] }],
+  };
+  const text = renderCurrentDetails(status);
+  assert.match(text, /deploying, batch 50 of 100/);
+  assert.match(text, /10000 droplets: 4900 deployed, 100 deploying, 5000 pending; below, the batch in flight/);
+  assert.match(text, /^web-4901 +deploying +v1 → v2$/m);
 });

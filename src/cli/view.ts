@@ -1,0 +1,43 @@
+// The rollout as an operator sees it: the rollout's own summary (states, the batch in flight), with each
+// listed droplet's steps read from that droplet's workflow, which answers for itself (query dropletStatus).
+import type { WorkflowHandle } from '@temporalio/client';
+import type { DropletStatus, DropletView, RolloutStatus } from '../workflows/messages';
+
+/** Steps of droplet workflows that have ended never change again: kept between polls. */
+export type ViewCache = Map<string, DropletView>;
+
+interface Handles {
+  getHandle(workflowId: string): WorkflowHandle;
+}
+
+async function dropletView(client: Handles, workflowId: string, cache: ViewCache): Promise<DropletView | undefined> {
+  const kept = cache.get(workflowId);
+  if (kept) return kept;
+  try {
+    const view = await client.getHandle(workflowId).query<DropletView>('dropletStatus');
+    if (view.outcome) cache.set(workflowId, view);
+    return view;
+  } catch {
+    return undefined; // not started yet, or a run from before droplets answered for themselves
+  }
+}
+
+/** Fill in steps (and the step in progress) for the droplets the rollout lists, from their own workflows. */
+export async function withDropletSteps(client: Handles, rolloutId: string, status: RolloutStatus, cache: ViewCache = new Map()): Promise<RolloutStatus> {
+  await Promise.all(status.droplets.map(async (d: DropletStatus) => {
+    if (d.state === 'pending' || d.steps.length) return; // untouched, or a run whose steps the rollout itself kept
+    const ids = [`${rolloutId}/${d.name}`];
+    if (d.state === 'rolling-back' || d.state === 'rolled-back' || d.error?.startsWith('rollback:')) ids.push(`${rolloutId}/${d.name}/rollback`);
+    const views = (await Promise.all(ids.map((id) => dropletView(client, id, cache)))).filter((v): v is DropletView => Boolean(v));
+    d.steps = views.flatMap((v) => v.steps);
+    const live = views.find((v) => v.step);
+    d.step = live?.step;
+    if (live) d.stepStartedAt = live.steps.at(-1)?.startedAt ?? d.stepStartedAt;
+  }));
+  return status;
+}
+
+/** Query the rollout and merge in its droplets' steps. */
+export async function rolloutView(client: Handles, handle: WorkflowHandle, cache?: ViewCache): Promise<RolloutStatus> {
+  return withDropletSteps(client, handle.workflowId, await handle.query<RolloutStatus>('status'), cache);
+}
