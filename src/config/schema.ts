@@ -30,7 +30,9 @@ export const environmentSchema = z
         hostKeys: z.record(z.string(), z.string().regex(/^SHA256:[A-Za-z0-9+/=]+$/, 'a fingerprint like "SHA256:…" (ssh-keygen -lf)')).default({}),
         connectTimeout: duration.default('15s'),
       })
-      .strict(),
+      .strict()
+      // prefault, not default: a left-out section is parsed as {} so its fields get their own defaults.
+      .prefault({}),
     release: name.optional().describe('default release (image tag) when --release is not given'),
     remoteDir: name,
     keepReleases: z.number().int().min(2).max(50).default(5),
@@ -82,7 +84,7 @@ export const environmentSchema = z
           .default({}),
       })
       .strict()
-      .default({} as never),
+      .prefault({}),
   })
   .strict();
 

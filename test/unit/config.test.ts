@@ -95,3 +95,43 @@ describe('release and durations', () => {
     assert.throws(() => parseDuration('10 parsecs'), /not a duration/);
   });
 });
+
+describe('optional sections and fields left out get the documented defaults', () => {
+  const defaults = loadEnvironment(variant((d) => {
+    const p = d.environments.production;
+    // The example spells out most defaults; strip it down to what is required, then add each part back.
+    for (const key of ['ssh', 'rollout', 'keepReleases', 'release', 'registry']) delete p[key];
+    for (const key of Object.keys(p.healthCheck)) if (key !== 'url') delete p.healthCheck[key];
+    delete d.digitalocean;
+  }), 'production').plan;
+
+  test('a production environment with only the required fields loads, with every default', () => {
+    assert.equal(defaults.remote.user, 'root');
+    assert.equal(defaults.remote.port, 22);
+    assert.equal(defaults.remote.addressType, 'public');
+    assert.equal(defaults.remote.connectTimeoutMs, 15_000);
+    assert.equal(defaults.remote.keepReleases, 5);
+    assert.equal(defaults.secrets.tokenEnv, 'DIGITALOCEAN_TOKEN');
+    assert.equal(defaults.secrets.sshKeyEnv, 'DEPLOY_SSH_KEY_PATH');
+    assert.deepEqual(
+      { ...defaults.rollout, steps: undefined },
+      { batchSize: 1, minAttached: 1, acceptDowntime: false, drainDelayMs: 10_000, settleDelayMs: 'auto', settleMarginMs: 5_000, bakeMs: 0, onFailure: 'rollback', steps: undefined },
+    );
+    assert.deepEqual(defaults.rollout.steps.loadBalancer, { timeoutMs: 10_000, maximumAttempts: 10 });
+    assert.deepEqual(defaults.rollout.steps.upload, { timeoutMs: 300_000, maximumAttempts: 5 });
+    assert.equal(defaults.healthCheck.successes, 3);
+    assert.equal(defaults.healthCheck.intervalMs, 2_000);
+    assert.equal(defaults.healthCheck.compose, false);
+  });
+
+  const full = example().environments.production;
+  for (const section of ['ssh', 'rollout', 'healthCheck'] as const) {
+    for (const field of Object.keys(full[section] ?? {})) {
+      if (section === 'healthCheck' && field === 'url') continue; // required: url, command or compose
+      test(`${section}.${field} left out`, () => {
+        const file = variant((d) => delete d.environments.production[section][field]);
+        assert.doesNotThrow(() => loadEnvironment(file, 'production'));
+      });
+    }
+  }
+});
