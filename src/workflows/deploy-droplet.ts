@@ -98,11 +98,13 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const health = (release: string | null) =>
     call('pollHealth', policy.health, `health ${name} → ${release ?? 'previous release'} ${input.healthCheck.successes}×`, true,
       { ...remoteInput, healthCheck: input.healthCheck, release });
-  // A delay of 0 takes no timer (a timer costs a server round trip, about a second).
-  const settle = () => (input.settleDelayMs > 0 ? sleep(input.settleDelayMs, { summary: `settle ${name} ${formatMs(input.settleDelayMs)}` }) : Promise.resolve());
+  // A delay of 0 takes no timer (a timer costs a server round trip, about a second); runs started before this
+  // change slept even for 0, and must replay that way.
+  const wait = (ms: number, summary: string) => (ms > 0 || reportsToParent ? sleep(ms, { summary }) : Promise.resolve());
+  const settle = () => wait(input.settleDelayMs, `settle ${name} ${formatMs(input.settleDelayMs)}`);
 
   const detach = () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput?.loadBalancer.name}`, false, lbInput as NonNullable<typeof lbInput>);
-  const drain = () => (input.drainDelayMs > 0 ? sleep(input.drainDelayMs, { summary: `drain ${name} ${formatMs(input.drainDelayMs)}` }) : Promise.resolve());
+  const drain = () => wait(input.drainDelayMs, `drain ${name} ${formatMs(input.drainDelayMs)}`);
 
   let previous: PreviousRelease | null = null;
   let detachRequested = false;
