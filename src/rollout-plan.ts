@@ -1,5 +1,10 @@
 // Pure rollout arithmetic shared by the workflows (deterministic) and the CLI (plan printing).
-import type { DropletTarget, LoadBalancerInfo, RolloutPolicy } from './types';
+import type { DropletTarget, LoadBalancerInfo, RemoteSpec, RolloutPolicy } from './types';
+
+/** Where a release's files live on a droplet: `<remoteDir>/releases/<releaseId>` (one directory per upload). */
+export function releaseDir(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string): string {
+  return `${remote.remoteDir}/releases/${releaseId}`;
+}
 
 /** Droplets in name order, cut into batches of `size`. */
 export function planBatches<T extends Pick<DropletTarget, 'name'>>(droplets: T[], size: number): T[][] {

@@ -65,6 +65,7 @@ export type StepName =
   | 'drain'
   | 'upload'
   | 'activate'
+  | 'switch'
   | 'start'
   | 'health'
   | 'attach'
@@ -90,7 +91,9 @@ export interface RolloutPolicy {
   settleMarginMs: number;
   bakeMs: number;
   onFailure: OnFailure;
-  steps: Record<'record' | 'loadBalancer' | 'upload' | 'start' | 'health', StepPolicy>;
+  /** Droplets staged at once before the first detach (upload and pull). */
+  stageConcurrency: number;
+  steps: Record<'record' | 'loadBalancer' | 'upload' | 'stage' | 'start' | 'health', StepPolicy>;
 }
 
 /** One environment of one app, fully resolved from deploy.config.yaml. */
@@ -177,6 +180,8 @@ export interface DropletDeployInput {
   releaseId?: string;
   /** Recorded release to return to (rollback mode). */
   restoreTo?: PreviousRelease;
+  /** The release was staged on every droplet before the first detach: no upload or pull while detached. */
+  staged?: boolean;
   filesDigest: string;
   apiUrl?: string;
   secrets: SecretRefs;

@@ -8,6 +8,9 @@ import * as commands from '../remote/commands';
 import type { RemoteSession } from '../remote/ssh';
 import type { DropletTarget, HealthCheckSpec } from '../types';
 
+/** Until the first good answer the gate polls at least this often: the wait for a boot is latency, not evidence. */
+export const FIRST_ANSWER_POLL_MS = 200;
+
 export interface HealthInput extends RemoteInput {
   healthCheck: HealthCheckSpec;
   /** The release the answer must name; null checks liveness only (preflight, unknown previous release). */
@@ -125,7 +128,8 @@ export function healthActivities(deps: ActivityDeps) {
         ctx?.heartbeat({ consecutive, probes, last: last.detail });
         if (consecutive >= spec.successes) return { probes, elapsedMs: Date.now() - started };
         if (Date.now() - started + spec.intervalMs > spec.timeoutMs) break;
-        await sleep(spec.intervalMs, undefined, { signal: ctx?.cancellationSignal });
+        // The repeated successes are spaced by the configured interval; the first is taken as soon as it comes.
+        await sleep(consecutive === 0 ? Math.min(spec.intervalMs, FIRST_ANSWER_POLL_MS) : spec.intervalMs, undefined, { signal: ctx?.cancellationSignal });
       }
     } catch (err) {
       throw toFailure(err);

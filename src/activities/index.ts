@@ -4,6 +4,7 @@ import { fleetActivities } from './fleet';
 import { healthActivities } from './health';
 import { loadBalancerActivities } from './load-balancer';
 import { remoteActivities } from './remote';
+import { stageActivities } from './stage';
 
 export function createActivities(deps: ActivityDeps) {
   const { probeOnce: _probeOnce, ...health } = healthActivities(deps);
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...fleetActivities(deps),
     ...loadBalancerActivities(deps),
     ...remoteActivities(deps),
+    ...stageActivities(deps),
     ...health,
   };
 }

@@ -51,6 +51,44 @@ export async function run(session: RemoteSession, droplet: DropletTarget, what: 
   return result.stdout;
 }
 
+export interface ReleaseFiles {
+  release: string;
+  releaseId: string;
+  filesDigest: string;
+}
+
+export function checkFilesDigest(input: { remote: RemoteSpec } & ReleaseFiles): void {
+  if (filesDigest(input.remote.files) !== input.filesDigest) {
+    throw ApplicationFailure.create({
+      message: `the files to upload changed on the worker since preflight; start a new rollout to deploy them`, type: 'FilesChanged', nonRetryable: true,
+    });
+  }
+}
+
+/** Write every file in a fresh directory, then rename it into place: a dropped connection leaves no half release. */
+export async function putRelease(s: RemoteSession, input: RemoteInput & ReleaseFiles, uploaded?: (file: string) => void): Promise<string> {
+  const { droplet, remote } = input;
+  const subdirs = [...new Set(remote.files.map((f) => path.posix.dirname(f.to)).filter((d) => d !== '.'))];
+  await run(s, droplet, 'prepare release directory', commands.prepareUpload(remote, input.releaseId, subdirs));
+  const partial = commands.partialDir(remote, input.releaseId);
+  for (const file of remote.files) {
+    await s.putFile(file.from, `${partial}/${file.to}`, file.secret ? 0o600 : 0o644);
+    uploaded?.(file.to);
+  }
+  const secrets = remote.files.filter((f) => f.secret).map((f) => f.to);
+  await run(s, droplet, 'seal release directory', commands.finalizeUpload(remote, input.releaseId, input.release, secrets));
+  return commands.releaseDir(remote, input.releaseId);
+}
+
+/** The registry password from the worker's environment, or a refusal naming the variable. */
+export function registryPassword(deps: ActivityDeps, remote: RemoteSpec, secrets: SecretRefs): string | undefined {
+  if (!remote.registry) return undefined;
+  const name = secrets.registryPasswordEnv ?? '';
+  const password = deps.secret(name);
+  if (!password) throw missingSecret(`the registry password (${name})`, `export ${name}=<password> before starting the worker`);
+  return password;
+}
+
 export function remoteActivities(deps: ActivityDeps) {
   return {
     async recordPreviousRelease(input: RemoteInput): Promise<PreviousRelease | null> {
@@ -66,26 +104,9 @@ export function remoteActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Stage every file in a fresh directory, then rename it into place: a dropped connection leaves no half release. */
-    async uploadRelease(input: RemoteInput & { release: string; releaseId: string; filesDigest: string }): Promise<string> {
-      const { droplet, remote } = input;
-      if (filesDigest(remote.files) !== input.filesDigest) {
-        throw ApplicationFailure.create({
-          message: `the files to upload changed on the worker since preflight; start a new rollout to deploy them`, type: 'FilesChanged', nonRetryable: true,
-        });
-      }
-      return withSession(deps, input, async (s) => {
-        const subdirs = [...new Set(remote.files.map((f) => path.posix.dirname(f.to)).filter((d) => d !== '.'))];
-        await run(s, droplet, 'prepare release directory', commands.prepareUpload(remote, input.releaseId, subdirs));
-        const partial = commands.partialDir(remote, input.releaseId);
-        for (const file of remote.files) {
-          await s.putFile(file.from, `${partial}/${file.to}`, file.secret ? 0o600 : 0o644);
-          currentContext()?.heartbeat({ uploaded: file.to });
-        }
-        const secrets = remote.files.filter((f) => f.secret).map((f) => f.to);
-        await run(s, droplet, 'seal release directory', commands.finalizeUpload(remote, input.releaseId, input.release, secrets));
-        return commands.releaseDir(remote, input.releaseId);
-      });
+    async uploadRelease(input: RemoteInput & ReleaseFiles): Promise<string> {
+      checkFilesDigest(input);
+      return withSession(deps, input, (s) => putRelease(s, input, (file) => currentContext()?.heartbeat({ uploaded: file })));
     },
 
     async activateRelease(input: RemoteInput & { releaseDir: string }): Promise<void> {
@@ -103,18 +124,21 @@ export function remoteActivities(deps: ActivityDeps) {
         await withSession(deps, input, (s) => run(s, droplet, 'docker compose up', commands.startRelease(remote)[1]));
         return;
       }
-      let password: string | undefined;
-      if (remote.registry) {
-        const name = secrets.registryPasswordEnv ?? '';
-        password = deps.secret(name);
-        if (!password) throw missingSecret(`the registry password (${name})`, `export ${name}=<password> before starting the worker`);
-      }
+      const password = registryPassword(deps, remote, secrets);
       await withSession(deps, input, async (s) => {
         if (remote.registry && password !== undefined) await run(s, droplet, 'registry login', commands.registryLogin(remote.registry), password);
         const [pull, up] = commands.startRelease(remote);
         await run(s, droplet, 'docker compose pull', pull);
         await run(s, droplet, 'docker compose up', up);
       });
+    },
+
+    /**
+     * Point `current` at a staged release and start it, in one round trip (the images are already on the droplet,
+     * so `up` pulls nothing): the whole restart while a droplet is out of the load balancer.
+     */
+    async switchRelease(input: RemoteInput & { releaseDir: string }): Promise<void> {
+      await withSession(deps, input, (s) => run(s, input.droplet, 'switch and start', commands.switchAndStart(input.remote, input.releaseDir)));
     },
 
     /** Best effort after success: old release directories and, if asked, dangling images. */

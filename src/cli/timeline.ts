@@ -16,15 +16,18 @@ const COLOURS: Record<string, string> = {
   'record-previous': '#9e9e9e', detach: '#ef6c00', drain: '#ffb74d', upload: '#42a5f5', activate: '#1e88e5',
   start: '#3949ab', health: '#8e24aa', attach: '#2e7d32', settle: '#81c784',
   restore: '#c62828', 'restore-health': '#e57373', reattach: '#ad1457',
+  stage: '#80deea', down: '#6d4c41', pull: '#26a69a',
 };
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], load: TimelineLoad[] = []): string {
+/** `durationMs` fixes the time axis, so pictures drawn one above the other share a scale. */
+export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], load: TimelineLoad[] = [], opts: { durationMs?: number } = {}): string {
   const starts = droplets.flatMap((d) => d.steps.map((s) => s.startedAt));
   const ends = droplets.flatMap((d) => d.steps.map((s) => s.endedAt ?? s.startedAt));
   const t0 = Math.min(...starts, ...load.map((l) => l.at));
-  const t1 = Math.max(...ends, ...load.map((l) => l.at + 1000), t0 + 1000);
+  const last = Math.max(...ends, ...load.map((l) => l.at + 1000), t0 + 1000);
+  const t1 = opts.durationMs ? Math.max(t0 + opts.durationMs, last) : last;
   const left = 90;
   const width = 900;
   const row = 26;
@@ -60,9 +63,10 @@ export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], lo
     parts.push(`<text x="${left}" y="${loadTop + 76}">${total} requests, ${failed} failed (${total ? ((failed / total) * 100).toFixed(2) : '0'}% error rate); red = failed</text>`);
   }
   const legendY = height - 16;
-  Object.entries(COLOURS).forEach(([step, colour], i) => {
+  const used = new Set(droplets.flatMap((d) => d.steps.map((s) => s.step)));
+  Object.entries(COLOURS).filter(([step]) => used.has(step)).forEach(([step, colour], i) => {
     parts.push(`<rect x="${8 + i * 84}" y="${legendY - 10}" width="10" height="10" fill="${colour}"/><text x="${21 + i * 84}" y="${legendY}" font-size="10">${step}</text>`);
   });
-  parts.push(`<text x="${left + width}" y="20" text-anchor="end">${((t1 - t0) / 1000).toFixed(1)} s</text>`, '</svg>');
+  parts.push(`<text x="${left + width}" y="20" text-anchor="end">${((last - t0) / 1000).toFixed(1)} s</text>`, '</svg>');
   return parts.join('\n');
 }

@@ -20,6 +20,7 @@ const STEP_DEFAULTS: Record<keyof EnvironmentPlan['rollout']['steps'], { timeout
   record: { timeout: '1m', attempts: 5 },
   loadBalancer: { timeout: '10s', attempts: 10 },
   upload: { timeout: '5m', attempts: 5 },
+  stage: { timeout: '15m', attempts: 3 }, // per attempt for a group of droplets: upload and pull, before any detach
   start: { timeout: '10m', attempts: 3 },
   health: { timeout: '0s', attempts: 2 }, // 0 → derived from healthCheck.timeout
 };
@@ -145,6 +146,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       settleMarginMs: duration('rollout.settleMargin', rollout.settleMargin),
       bakeMs: duration('rollout.bake', rollout.bake),
       onFailure: rollout.onFailure,
+      stageConcurrency: rollout.stageConcurrency,
       steps,
     },
     secrets: {

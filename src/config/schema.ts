@@ -72,11 +72,13 @@ export const environmentSchema = z
         bake: duration.default('0s'),
         onFailure: z.enum(['rollback', 'pause', 'stop']).default('rollback'),
         pruneImages: z.boolean().default(false),
+        stageConcurrency: z.number().int().min(1).max(100).default(8),
         steps: z
           .object({
             record: stepPolicy.optional(),
             loadBalancer: stepPolicy.optional(),
             upload: stepPolicy.optional(),
+            stage: stepPolicy.optional(),
             start: stepPolicy.optional(),
             health: stepPolicy.optional(),
           })

@@ -3,6 +3,7 @@
 //   <remoteDir>/current -> releases/<releaseId>   switched atomically (rename over the old link)
 // Nothing here executes anything; src/remote/ssh.ts runs the strings.
 import type { RemoteSpec } from '../types';
+import { releaseDir } from '../rollout-plan';
 
 /** Single-quote for POSIX sh. */
 export function shq(value: string): string {
@@ -17,9 +18,7 @@ const PARTIAL_PREFIX = '.partial-';
 export function releasesDir(remote: Pick<RemoteSpec, 'remoteDir'>): string {
   return `${remote.remoteDir}/releases`;
 }
-export function releaseDir(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string): string {
-  return `${releasesDir(remote)}/${releaseId}`;
-}
+export { releaseDir };
 export function partialDir(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string): string {
   return `${releasesDir(remote)}/${PARTIAL_PREFIX}${releaseId}`;
 }
@@ -96,9 +95,19 @@ export function registryLogin(registry: NonNullable<RemoteSpec['registry']>): st
 /** Held while containers start: an `up` that an abort left running on the droplet never races the restore's `up`. */
 export const START_LOCK = '.start.lock';
 
+/** Enter a release directory (default `current`) with its image tag exported, as every compose command needs. */
+export function enterRelease(remote: Pick<RemoteSpec, 'remoteDir'>, dir = `${remote.remoteDir}/current`): string {
+  return `cd ${shq(dir)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+}
+
+/** One compose subcommand run inside a release directory (default `current`). */
+export function composeIn(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, args: string, dir?: string): string {
+  return `set -e; ${enterRelease(remote, dir)}; ${compose(remote, args)}`;
+}
+
 /** The release's compose commands, in order, run inside `current`. */
 export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>): string[] {
-  const enter = `cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  const enter = enterRelease(remote);
   // flock on fd 9, released when the shell exits. `cd current` comes after the lock: whichever `up` runs last
   // starts what `current` points to then, so a late abandoned `up` cannot undo a restore.
   const lock = `command -v flock >/dev/null || { echo 'flock (util-linux) is missing on this droplet: apt-get install util-linux' >&2; exit 127; }; ` +
@@ -107,6 +116,17 @@ export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFile
     `set -e; ${enter}; ${compose(remote, 'pull')}`,
     `set -e; ${lock}; ${enter}; ${compose(remote, 'up -d --remove-orphans')}`,
   ];
+}
+
+/** Switch `current` to a release directory and start it, holding the start lock across both. */
+export function switchAndStart(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, targetDir: string): string {
+  const up = startRelease(remote)[1];
+  return `set -e; (${activateRelease(remote, targetDir)}); ${up}`; // the subshell keeps the cwd for the relative cd
+}
+
+/** Pull a staged release's images from inside its own directory (not `current`): nothing running changes. */
+export function pullStaged(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, dir: string): string {
+  return composeIn(remote, 'pull', dir);
 }
 
 /** Delete abandoned partial uploads and old releases, keeping the newest `keep` and whatever `current` points to. */
@@ -127,7 +147,7 @@ export function pruneDanglingImages(): string {
  * restart count, and the healthcheck's status and log when the service defines one).
  */
 export function composeHealth(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>): string {
-  const enter = `cd ${shq(`${remote.remoteDir}/current`)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  const enter = enterRelease(remote);
   return `set -e; ${enter}; ids="$(${compose(remote, 'ps -a -q')})"; [ -n "$ids" ] || { echo 'no containers are running for this release' >&2; exit 3; }; ` +
     `docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{json .State}} {{.RestartCount}}' $ids`;
 }

@@ -6,6 +6,8 @@
 // as deployed (an abort lets the settle finish and keeps the new release; a rollback detaches it first),
 // and an attach that failed may still have reached the API, so the compensation detaches and drains first.
 // A compensation that fails is reported (needs attention) and the droplet stays detached.
+// A staged release (files and images already on the droplet, see the rollout) keeps only the switch, the restart
+// and the health gate inside the detached window: the record is read during the drain, switch+start is one round trip.
 import {
   ApplicationFailure,
   CancellationScope,
@@ -21,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../types';
-import { formatMs } from '../rollout-plan';
+import { formatMs, releaseDir as stagedDirOf } from '../rollout-plan';
 import { dropletProgressSignal, dropletStatusQuery, type DropletProgress, type DropletView } from './messages';
 import { renderDropletDetails } from '../status-text';
 
@@ -103,6 +105,13 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const wait = (ms: number, summary: string) => (ms > 0 || reportsToParent ? sleep(ms, { summary }) : Promise.resolve());
   const settle = () => wait(input.settleDelayMs, `settle ${name} ${formatMs(input.settleDelayMs)}`);
 
+  const staged = input.staged === true;
+  /** Point `current` at a release and start it: one round trip when staged, else switch, then start (which pulls). */
+  const switchTo = async (dir: string, release: string, restore: boolean, summary: string) => {
+    if (staged) return call('switchRelease', policy.start, `${summary} and start it`, true, { ...remoteInput, releaseDir: dir });
+    await call('activateRelease', policy.record, summary, false, { ...remoteInput, releaseDir: dir });
+    await call('startRelease', policy.start, restore ? `restart ${release} on ${name}` : `start ${release} on ${name}`, true, { ...remoteInput, restore });
+  };
   const detach = () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput?.loadBalancer.name}`, false, lbInput as NonNullable<typeof lbInput>);
   const drain = () => wait(input.drainDelayMs, `drain ${name} ${formatMs(input.drainDelayMs)}`);
 
@@ -112,15 +121,33 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   let changedRelease = false;
   let releaseDir: string | undefined;
   let note: string | undefined;
+  const record = () => step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, false, remoteInput));
   try {
-    previous = await step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, false, remoteInput));
-    view.previous = previous?.release;
-    if (lbInput) {
+    if (staged && lbInput) {
+      // The record is read during the drain, which is a pure wait: it costs no time. Both end before the saga goes on.
       detachRequested = true; // set before the call: a detach whose answer was lost still gets re-attached
       await step('detach', detach);
-      await step('drain', drain);
+      const [drained, recorded] = await Promise.allSettled([step('drain', drain), record()]);
+      if (recorded.status === 'rejected') throw recorded.reason;
+      if (drained.status === 'rejected') throw drained.reason;
+      previous = recorded.value;
+      view.previous = previous?.release;
+    } else {
+      previous = await record();
+      view.previous = previous?.release;
+      if (lbInput) {
+        detachRequested = true;
+        await step('detach', detach);
+        await step('drain', drain);
+      }
     }
-    if (input.mode === 'deploy') {
+    if (staged) {
+      releaseDir = input.mode === 'deploy' ? stagedDirOf(input.remote, input.releaseId ?? '') : input.restoreTo?.releaseDir;
+      if (!releaseDir) throw ApplicationFailure.nonRetryable(`no recorded release to roll ${name} back to`, 'NothingToRollBackTo');
+      const targetDir = releaseDir;
+      changedRelease = true;
+      await step('switch', () => switchTo(targetDir, input.release, input.mode === 'rollback', `switch ${name} to ${input.release}`));
+    } else if (input.mode === 'deploy') {
       const releaseId = input.releaseId ?? '';
       releaseDir = await step('upload', () =>
         call('uploadRelease', policy.upload, `upload ${input.release} to ${name}`, true, { ...remoteInput, release: input.release, releaseId, filesDigest: input.filesDigest }));
@@ -128,10 +155,12 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
       releaseDir = input.restoreTo?.releaseDir;
       if (!releaseDir) throw ApplicationFailure.nonRetryable(`no recorded release to roll ${name} back to`, 'NothingToRollBackTo');
     }
-    const targetDir = releaseDir;
-    changedRelease = true;
-    await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, false, { ...remoteInput, releaseDir: targetDir }));
-    await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, { ...remoteInput, restore: input.mode === 'rollback' }));
+    if (!staged) {
+      const targetDir = releaseDir as string;
+      changedRelease = true;
+      await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, false, { ...remoteInput, releaseDir: targetDir }));
+      await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, { ...remoteInput, restore: input.mode === 'rollback' }));
+    }
     await step('health', () => health(input.release));
     if (lbInput) {
       attachRequested = true; // from here the load balancer may route to it, even if the call fails
@@ -160,10 +189,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
         if (changedRelease) {
           if (!previous) throw ApplicationFailure.nonRetryable(`${name} had no recorded release before this rollout; nothing to restore`, 'NothingToRestore');
           const back = previous;
-          await step('restore', async () => {
-            await call('activateRelease', policy.record, `switch ${name} back to ${back.release}`, false, { ...remoteInput, releaseDir: back.releaseDir });
-            await call('startRelease', policy.start, `restart ${back.release} on ${name}`, true, { ...remoteInput, restore: true });
-          });
+          await step('restore', () => switchTo(back.releaseDir, back.release, true, `switch ${name} back to ${back.release}`));
         }
         if (changedRelease || (detachRequested && lbInput)) {
           // Never attach a droplet that fails its health check; without an LB, a failed restore must still be loud.
@@ -194,8 +220,9 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
       cancelled ? 'DropletAborted' : 'DropletDeployFailed', report);
   }
 
-  if (input.mode === 'deploy' && !note) {
-    // Housekeeping never fails a deploy that succeeded (and waits for the next rollout after an abort).
+  if (input.mode === 'deploy' && !note && !staged) {
+    // Housekeeping never fails a deploy that succeeded (and waits for the next rollout after an abort); a staged
+    // rollout pruned while staging, off the critical path.
     try {
       await call('pruneReleases', policy.record, `prune old releases on ${name}`, false, remoteInput);
     } catch {

@@ -45,6 +45,7 @@ export interface DropletStatus {
 export type RolloutPhase =
   | 'resolving'
   | 'preflight'
+  | 'staging'
   | 'deploying'
   | 'baking'
   | 'paused'
@@ -133,5 +134,7 @@ export interface RolloutCarry {
   failure?: string;
   message?: string;
   stopped?: boolean;
+  /** Set once staging ran (true: every droplet has the release, children skip upload and pull). */
+  staged?: boolean;
   runs: number;
 }

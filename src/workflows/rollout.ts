@@ -48,6 +48,10 @@ const { planRollout } = proxyActivities<DeployActivities>({
 
 /** Fleets up to this size show every droplet in the status and the result; larger ones a summary. */
 export const DETAIL_LIMIT = 50;
+/** Droplets per staging activity: 10,000 droplets stage in 100 activities, not 10,000. */
+const STAGE_GROUP = 100;
+const STAGE_DEFAULTS = { timeoutMs: 15 * 60_000, maximumAttempts: 3 };
+
 /** Continue as new once a run's history passes this many events (Temporal warns at 10,240). */
 const HISTORY_BUDGET = 4000;
 const HISTORY_BYTES_BUDGET = 4 * 1024 * 1024;
@@ -213,6 +217,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     rolloutId, app: plan.app, env: plan.env, mode, droplet: dropletAt(fleet, index), loadBalancer: lb, release: target, releaseId: carry.releaseId,
     restoreTo, filesDigest: carry.filesDigest, apiUrl: plan.apiUrl, secrets: plan.secrets, drainDelayMs: plan.rollout.drainDelayMs,
     settleDelayMs: carry.settleDelayMs, remote: plan.remote, healthCheck: plan.healthCheck, steps: plan.rollout.steps,
+    ...(carry.staged ? { staged: true } : {}),
   });
 
   /** Run one droplet's child workflow; its outcome is recorded, never thrown past here. */
@@ -273,8 +278,45 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     await next({ ...input, carry });
   };
 
-  // 2. Batches.
-  if (carry.phase === 'deploying') {
+  // 2. Stage: every droplet gets the release's files and images before the first one leaves the load balancer, so a
+  // release that cannot be staged (unknown tag, registry refusal, full disk, unreachable droplet) detaches nothing.
+  // Runs started before this change (and their continued runs) deploy without staging.
+  if (carry.staged === undefined && carry.nextBatch === 0 && !carry.abortRequested && patched('stage-before-detach')) {
+    carry.staged = false;
+    phase = 'staging';
+    const concurrency = plan.rollout.stageConcurrency ?? 8;
+    const stagePolicy = plan.rollout.steps.stage ?? STAGE_DEFAULTS;
+    const { stageRelease } = proxyActivities<DeployActivities>({
+      startToCloseTimeout: stagePolicy.timeoutMs,
+      heartbeatTimeout: '30s',
+      retry: { maximumAttempts: stagePolicy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+    });
+    const n = fleet.ids.length;
+    message = `staging ${release} on ${n} droplet(s), ${Math.min(concurrency, n)} at a time: files and images, nothing detached yet`;
+    publish();
+    batchScope = new CancellationScope();
+    try {
+      await batchScope.run(async () => {
+        for (let from = 0; from < n; from += STAGE_GROUP) {
+          const droplets = Array.from({ length: Math.min(STAGE_GROUP, n - from) }, (_, k) => dropletAt(fleet, from + k));
+          await stageRelease({
+            droplets, remote: plan.remote, secrets: plan.secrets, concurrency, release, releaseId: carry.releaseId, filesDigest: carry.filesDigest,
+          });
+        }
+      });
+      carry.staged = true;
+    } catch (err) {
+      if (!carry.abortRequested) carry.failure = `${messageOf(err)}; stopped before any droplet was detached`;
+    } finally {
+      batchScope = undefined;
+      message = undefined;
+    }
+    if (!carry.failure && !carry.abortRequested) phase = 'deploying';
+    publish();
+  }
+
+  // 3. Batches.
+  if (carry.phase === 'deploying' && !carry.failure) {
     for (; carry.nextBatch < batchCount(); ) {
       const b = carry.nextBatch;
       if (carry.paused) {
@@ -325,7 +367,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     carry.stopped = true;
   }
 
-  // 3. Outcome, and the rollback it calls for.
+  // 4. Outcome, and the rollback it calls for.
   const attention = () => (carry.needsAttention.length ? ` NEEDS ATTENTION (detached): ${carry.needsAttention.join(', ')}.` : '');
   const wantRollback = carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort : Boolean(carry.failure) && plan.rollout.onFailure === 'rollback' && deployed.size > 0);
   if (wantRollback) {

@@ -29,7 +29,7 @@ describe('rolling deploys', () => {
     assertNoFailedRequests(traffic);
     await assertFleet(stack, all('v2'));
     assert.ok(traffic.byRelease.v1 > 0 && traffic.byRelease.v2 > 0, 'both releases served during the rollout');
-    assert.deepEqual(status.droplets.map((d) => d.steps.map((s) => s.step).join(',')), Array(4).fill('record-previous,detach,drain,upload,activate,start,health,attach,settle'));
+    assert.deepEqual(status.droplets.map((d) => d.steps.map((s) => s.step).join(',')), Array(4).fill('detach,drain,record-previous,switch,health,attach,settle'));
     const described = await r.handle.describe();
     assert.equal(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployEnv')?.value, 'production');
     const child = await stack.client.workflow.getHandle(`${WORKFLOW_ID}/web-1`).describe();
@@ -77,7 +77,7 @@ describe('operator control', () => {
 
   test('abort with rollback mid-rollout: every droplet back on the release it had, attached', async () => {
     const r = await rollout(stack, 'v6');
-    await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'start');
+    await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'switch');
     await r.handle.signal('abort', { rollback: true });
     const { result, traffic } = await r.finish();
     assert.equal(result?.status, 'aborted', result?.message);
@@ -101,7 +101,7 @@ describe('operator control', () => {
 
   test('abort without rollback: the in-flight droplet is restored, finished ones keep the new release', async () => {
     const r = await rollout(stack, 'v7');
-    await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'start');
+    await r.waitFor((s) => s.droplets[1].step === 'health' || s.droplets[1].step === 'switch');
     await r.handle.signal('abort', {});
     const { result, traffic, status } = await r.finish();
     assert.equal(result?.status, 'aborted');

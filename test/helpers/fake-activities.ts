@@ -40,7 +40,7 @@ export function testPlan(overrides: Partial<EnvironmentPlan['rollout']> = {}): E
     healthCheck: { url: 'http://{host}/healthcheck', expectStatus: 200, releaseMarker: true, intervalMs: 100, timeoutMs: 5000, requestTimeoutMs: 1000, successes: 3 },
     rollout: {
       batchSize: 1, minAttached: 1, acceptDowntime: false, drainDelayMs: 50, settleDelayMs: 50, settleMarginMs: 0, bakeMs: 0, onFailure: 'rollback',
-      steps: { record: step, loadBalancer: step, upload: step, start: step, health: step }, ...overrides,
+      stageConcurrency: 4, steps: { record: step, loadBalancer: step, upload: step, stage: step, start: step, health: step }, ...overrides,
     },
     secrets: { tokenEnv: 'DIGITALOCEAN_TOKEN', sshKeyEnv: 'DEPLOY_SSH_KEY_PATH' },
   };
@@ -140,6 +140,26 @@ export class FakeFleet {
         const releaseDir = `/srv/shop/releases/${releaseId}`;
         this.dirs.set(releaseDir, { release, releaseDir });
         return releaseDir;
+      },
+      stageRelease: async ({ droplets: group, release, releaseId }: { droplets: DropletTarget[]; release: string; releaseId: string }) => {
+        const failures: string[] = [];
+        for (const droplet of group) {
+          try {
+            await this.enter('stageRelease', droplet.name, release);
+            const releaseDir = `/srv/shop/releases/${releaseId}`;
+            this.dirs.set(releaseDir, { release, releaseDir });
+          } catch (err) {
+            failures.push(`${droplet.name}: ${(err as Error).message}`);
+          }
+        }
+        if (failures.length) throw ApplicationFailure.nonRetryable(`staging ${release} failed on ${failures.length} droplet(s): ${failures.join('; ')}`, 'StageFailed');
+        return { staged: group.length };
+      },
+      switchRelease: async ({ droplet, releaseDir }: { droplet: DropletTarget; releaseDir: string }) => {
+        const target = this.dirs.get(releaseDir) ?? { release: 'unknown', releaseDir };
+        if (this.attached.has(droplet.id)) this.restartsInService.push(`${droplet.name} ${target.release}`);
+        await this.enter('switchRelease', droplet.name, target.release);
+        this.current.set(droplet.name, target);
       },
       activateRelease: async ({ droplet, releaseDir }: { droplet: DropletTarget; releaseDir: string }) => {
         const target = this.dirs.get(releaseDir) ?? { release: 'unknown', releaseDir };

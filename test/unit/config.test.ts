@@ -115,10 +115,11 @@ describe('optional sections and fields left out get the documented defaults', ()
     assert.equal(defaults.secrets.sshKeyEnv, 'DEPLOY_SSH_KEY_PATH');
     assert.deepEqual(
       { ...defaults.rollout, steps: undefined },
-      { batchSize: 1, minAttached: 1, acceptDowntime: false, drainDelayMs: 10_000, settleDelayMs: 'auto', settleMarginMs: 5_000, bakeMs: 0, onFailure: 'rollback', steps: undefined },
+      { batchSize: 1, minAttached: 1, acceptDowntime: false, drainDelayMs: 10_000, settleDelayMs: 'auto', settleMarginMs: 5_000, bakeMs: 0, onFailure: 'rollback', stageConcurrency: 8, steps: undefined },
     );
     assert.deepEqual(defaults.rollout.steps.loadBalancer, { timeoutMs: 10_000, maximumAttempts: 10 });
     assert.deepEqual(defaults.rollout.steps.upload, { timeoutMs: 300_000, maximumAttempts: 5 });
+    assert.deepEqual(defaults.rollout.steps.stage, { timeoutMs: 900_000, maximumAttempts: 3 });
     assert.equal(defaults.healthCheck.successes, 3);
     assert.equal(defaults.healthCheck.intervalMs, 2_000);
     assert.equal(defaults.healthCheck.compose, false);

@@ -14,31 +14,35 @@ after(async () => {
   await env?.teardown();
 });
 
-const HAPPY = ['recordPreviousRelease', 'detachDroplet', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet'];
-const RESTORE_RELEASE = ['activateRelease v1', 'startRelease v1'];
+// Staging (upload and pull on every droplet) comes before any detach; the record is read during the drain.
+const HAPPY = ['stageRelease v2', 'detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet'];
+const RESTORE_RELEASE = ['switchRelease v1'];
 const REATTACH = ['pollHealth v1', 'attachDroplet'];
+// Before the record is read, the restore checks only that the untouched droplet answers.
+const REATTACH_UNCHANGED = ['pollHealth any', 'attachDroplet'];
 
 // For each failing step: the calls made before it (inclusive) and the compensation that must follow.
 const cases: { step: Injection['activity']; upTo: number; compensation: string[] }[] = [
-  { step: 'detachDroplet', upTo: 2, compensation: REATTACH },
-  { step: 'uploadRelease', upTo: 3, compensation: REATTACH },
-  { step: 'activateRelease', upTo: 4, compensation: [...RESTORE_RELEASE, ...REATTACH] },
-  { step: 'startRelease', upTo: 5, compensation: [...RESTORE_RELEASE, ...REATTACH] },
-  { step: 'pollHealth', upTo: 6, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+  { step: 'detachDroplet', upTo: 2, compensation: REATTACH_UNCHANGED },
+  { step: 'recordPreviousRelease', upTo: 3, compensation: REATTACH_UNCHANGED },
+  { step: 'switchRelease', upTo: 4, compensation: [...RESTORE_RELEASE, ...REATTACH] },
+  { step: 'pollHealth', upTo: 5, compensation: [...RESTORE_RELEASE, ...REATTACH] },
   // The attach may have reached the API: out again (detach, drain) before anything restarts.
-  { step: 'attachDroplet', upTo: 7, compensation: ['detachDroplet', ...RESTORE_RELEASE, ...REATTACH] },
+  { step: 'attachDroplet', upTo: 6, compensation: ['detachDroplet', ...RESTORE_RELEASE, ...REATTACH] },
 ];
 
 describe('failure injected at each step of web-1 (onFailure: stop)', () => {
-  test('failing to record the previous release touches nothing', async () => {
+  test('a release that cannot be staged stops the rollout with nothing detached, naming the droplet and the cause', async () => {
     const fake = new FakeFleet(droplets(2));
-    fake.injections = [{ activity: 'recordPreviousRelease', droplet: 'web-1' }];
+    fake.injections = [{ activity: 'stageRelease', droplet: 'web-2' }];
     await withWorker(env, fake, async (tq) => {
-      const { result } = await (await startRollout(env, tq, testPlan({ onFailure: 'stop' }))).outcome;
+      const { result } = await (await startRollout(env, tq, testPlan({ onFailure: 'rollback' }))).outcome;
       assert.equal(result?.status, 'failed');
+      assert.match(result?.message ?? '', /staging v2 failed on 1 droplet\(s\): web-2: injected failure of stageRelease on web-2; stopped before any droplet was detached/);
     });
-    assert.deepEqual(callsFor(fake, 'web-1'), ['recordPreviousRelease', '✗ recordPreviousRelease']);
-    assert.deepEqual(callsFor(fake, 'web-2'), []);
+    assert.deepEqual(callsFor(fake, 'web-1'), ['stageRelease v2']);
+    assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2', '✗ stageRelease']);
+    assert.ok(!fake.calls.some((c) => c.startsWith('detachDroplet')), 'nothing was detached');
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2']);
   });
 
@@ -55,7 +59,7 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
         if (c.step === 'pollHealth') await maybeRecordHistory(run.handle, 'health-failure-compensated', env, 'web-1');
       });
       assert.deepEqual(callsFor(fake, 'web-1'), [...HAPPY.slice(0, c.upTo), `✗ ${c.step}`, ...c.compensation]);
-      assert.deepEqual(callsFor(fake, 'web-2'), [], 'the next droplet is never touched');
+      assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2'], 'the next droplet is staged, never detached or restarted');
       assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2'], 'web-1 is back behind the load balancer');
       assert.equal(fake.current.get('web-1')?.release, 'v1');
       assert.deepEqual(fake.restartsInService, [], 'nothing restarted while the load balancer could route to it');
@@ -68,7 +72,7 @@ describe('a compensation that fails', () => {
     const fake = new FakeFleet(droplets(3));
     fake.injections = [
       { activity: 'pollHealth', droplet: 'web-1', release: 'v2' },
-      { activity: 'startRelease', droplet: 'web-1', release: 'v1' },
+      { activity: 'switchRelease', droplet: 'web-1', release: 'v1' },
     ];
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan({ onFailure: 'rollback' }));
@@ -79,15 +83,15 @@ describe('a compensation that fails', () => {
       assert.match(result?.message ?? '', /NEEDS ATTENTION \(detached\): web-1/);
       const web1 = result?.droplets.find((d) => d.droplet === 'web-1');
       assert.equal(web1?.outcome, 'needs-attention');
-      assert.match(web1?.compensationError ?? '', /injected failure of startRelease/);
+      assert.match(web1?.compensationError ?? '', /injected failure of switchRelease/);
       const status = await run.status();
       assert.equal(status.droplets.find((d) => d.name === 'web-1')?.state, 'needs-attention');
       await maybeRecordHistory(run.handle, 'compensation-failed', env, 'web-1');
     });
-    assert.deepEqual(callsFor(fake, 'web-1').slice(-3), ['activateRelease v1', 'startRelease v1', '✗ startRelease']);
+    assert.deepEqual(callsFor(fake, 'web-1').slice(-2), ['switchRelease v1', '✗ switchRelease']);
     assert.ok(!fake.calls.includes('attachDroplet web-1'), 'an unhealthy droplet is never attached');
     assert.deepEqual(fake.attachedNames(), ['web-2', 'web-3']);
-    assert.deepEqual(callsFor(fake, 'web-2'), []);
+    assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2']);
   });
 });
 
@@ -102,10 +106,10 @@ describe('an environment without a load balancer (staging)', () => {
       assert.equal(result?.status, 'succeeded');
       // The last step here is the health check (no attach, no settle): the rollout still sees it end.
       const steps = (await run.status()).droplets[0].steps;
-      assert.deepEqual(steps.map((s) => [s.step, s.ok]), [['record-previous', true], ['upload', true], ['activate', true], ['start', true], ['health', true]]);
+      assert.deepEqual(steps.map((s) => [s.step, s.ok]), [['record-previous', true], ['switch', true], ['health', true]]);
       assert.ok(steps.every((s) => s.endedAt !== undefined && s.endedAt >= s.startedAt));
     });
-    assert.deepEqual(callsFor(fake, 'web-1'), ['recordPreviousRelease', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'pruneReleases']);
+    assert.deepEqual(callsFor(fake, 'web-1'), ['stageRelease v2', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2']);
   });
 
   test('a failed health check restores the previous release and checks that it answers', async () => {
@@ -117,8 +121,8 @@ describe('an environment without a load balancer (staging)', () => {
       assert.match(result?.message ?? '', /restored v1$|restored v1\./);
     });
     assert.deepEqual(callsFor(fake, 'web-1'), [
-      'recordPreviousRelease', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', '✗ pollHealth',
-      'activateRelease v1', 'startRelease v1', 'pollHealth v1',
+      'stageRelease v2', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', '✗ pollHealth',
+      'switchRelease v1', 'pollHealth v1',
     ]);
   });
 });

@@ -22,7 +22,7 @@ const releases = (fake: FakeFleet) => [...fake.current.values()].map((c) => c.re
 describe('across continue-as-new', () => {
   test('pause and resume: the pause holds across runs and the rollout finishes every droplet', async () => {
     const fake = new FakeFleet(droplets(6));
-    const gate = fake.gate('startRelease', 'web-4');
+    const gate = fake.gate('switchRelease', 'web-4');
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan(), 'v2', BUDGET);
       await gate.reached;
@@ -38,7 +38,7 @@ describe('across continue-as-new', () => {
       assert.match(result?.message ?? '', /6 droplet\(s\) now run v2/);
       assert.equal(result?.droplets.length, 6, 'a small fleet\'s result lists every droplet, from every run');
       const status = await run.status();
-      assert.deepEqual(status.droplets[0].steps.map((s) => s.step), ['record-previous', 'detach', 'drain', 'upload', 'activate', 'start', 'health', 'attach', 'settle'], 'steps from the droplet\'s own workflow');
+      assert.deepEqual(status.droplets[0].steps.map((s) => s.step), ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle'], 'steps from the droplet\'s own workflow');
       await maybeRecordHistory(run.handle, 'bounded-continued-run', env, 'web-6');
     });
     assert.deepEqual(releases(fake), Array(6).fill('v2'));
@@ -64,7 +64,7 @@ describe('across continue-as-new', () => {
 
   test('abort with rollback in a later run reaches every droplet updated in any run', async () => {
     const fake = new FakeFleet(droplets(6));
-    const gate = fake.gate('uploadRelease', 'web-5');
+    const gate = fake.gate('switchRelease', 'web-5');
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan(), 'v2', BUDGET);
       await gate.reached;
@@ -76,6 +76,6 @@ describe('across continue-as-new', () => {
     });
     assert.deepEqual(releases(fake), Array(6).fill('v1'));
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3', 'web-4', 'web-5', 'web-6']);
-    assert.deepEqual(callsFor(fake, 'web-6'), []);
+    assert.deepEqual(callsFor(fake, 'web-6'), ['stageRelease v2'], 'web-6 was staged, never detached');
   });
 });

@@ -16,9 +16,9 @@ after(async () => {
   await env?.teardown();
 });
 
-const HAPPY = ['recordPreviousRelease', 'detachDroplet', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet'];
-const ROLLBACK = ['recordPreviousRelease', 'detachDroplet', 'activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet'];
-const ALL_STEPS = ['record-previous', 'detach', 'drain', 'upload', 'activate', 'start', 'health', 'attach', 'settle'];
+const HAPPY = ['stageRelease v2', 'detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet'];
+const ROLLBACK = ['detachDroplet', 'recordPreviousRelease', 'switchRelease v1', 'pollHealth v1', 'attachDroplet'];
+const ALL_STEPS = ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle'];
 // Long enough (in real time) for the test to catch the batch in settle; the time-skipping server skips it once awaited.
 const LONG_SETTLE = 10 * 60_000;
 
@@ -82,16 +82,16 @@ describe('an attach whose request reached the API but whose answer was lost', ()
       const web1 = (await run.status()).droplets[0];
       assert.equal(web1.state, 'restored');
       assert.deepEqual(web1.steps.map((s) => [s.step, s.ok]), [
-        ['record-previous', true], ['detach', true], ['drain', true], ['upload', true], ['activate', true], ['start', true], ['health', true],
+        ['detach', true], ['drain', true], ['record-previous', true], ['switch', true], ['health', true],
         ['attach', false], ['detach', true], ['drain', true], ['restore', true], ['restore-health', true], ['reattach', true], ['settle', true],
       ], 'only the attach failed; the restore steps are reported as they went');
       assert.ok(web1.steps.every((s) => s.endedAt !== undefined));
     });
     assert.deepEqual(callsFor(fake, 'web-1'), [
-      ...HAPPY, '✗ attachDroplet', 'detachDroplet', 'activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet',
+      ...HAPPY, '✗ attachDroplet', 'detachDroplet', 'switchRelease v1', 'pollHealth v1', 'attachDroplet',
     ]);
     assert.deepEqual(fake.restartsInService, [], 'web-1 was out of the load balancer when v1 restarted');
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
-    assert.deepEqual(callsFor(fake, 'web-2'), []);
+    assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2']);
   });
 });

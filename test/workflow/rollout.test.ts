@@ -15,8 +15,8 @@ after(async () => {
   await env?.teardown();
 });
 
-const DEPLOY = ['recordPreviousRelease', 'detachDroplet', 'uploadRelease v2', 'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet', 'pruneReleases'];
-const ROLLBACK = ['recordPreviousRelease', 'detachDroplet', 'activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet'];
+const DEPLOY = ['stageRelease v2', 'detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet'];
+const ROLLBACK = ['detachDroplet', 'recordPreviousRelease', 'switchRelease v1', 'pollHealth v1', 'attachDroplet'];
 const at = (fake: FakeFleet, call: string, nth = 0) => fake.calls.filter((c) => c === call).length > nth
   ? fake.calls.findIndex((c, i) => c === call && fake.calls.slice(0, i).filter((x) => x === call).length === nth)
   : -1;
@@ -35,11 +35,12 @@ describe('happy path', () => {
       assert.equal(status.phase, 'succeeded');
       assert.deepEqual(status.batches, [['web-1'], ['web-2'], ['web-3']]);
       const steps = status.droplets[0].steps.map((s) => s.step);
-      assert.deepEqual(steps, ['record-previous', 'detach', 'drain', 'upload', 'activate', 'start', 'health', 'attach', 'settle']);
+      assert.deepEqual(steps, ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle']);
       assert.ok(status.droplets[0].steps.every((s) => s.ok && s.endedAt !== undefined && s.endedAt >= s.startedAt), 'every step has timestamps');
       await maybeRecordHistory(run.handle, 'happy-path', env, 'web-1');
     });
     for (const d of ['web-1', 'web-2', 'web-3']) assert.deepEqual(callsFor(fake, d), DEPLOY);
+    assert.ok(at(fake, 'stageRelease web-3 v2') < at(fake, 'detachDroplet web-1'), 'every droplet is staged before the first detach');
     assert.ok(at(fake, 'detachDroplet web-2') > at(fake, 'attachDroplet web-1'), 'web-2 leaves the LB only after web-1 is back');
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
   });
@@ -71,7 +72,7 @@ describe('guards', () => {
 
   test('the deploy lock refuses a second rollout of the same app and environment', async () => {
     const fake = new FakeFleet(droplets(2));
-    const gate = fake.gate('uploadRelease', 'web-1');
+    const gate = fake.gate('switchRelease', 'web-1');
     await withWorker(env, fake, async (tq) => {
       const first = await startRollout(env, tq, testPlan());
       await gate.reached;
@@ -85,7 +86,7 @@ describe('guards', () => {
 describe('operator signals', () => {
   test('pause finishes the in-flight batch and waits; resume continues', async () => {
     const fake = new FakeFleet(droplets(3));
-    const gate = fake.gate('uploadRelease', 'web-1');
+    const gate = fake.gate('switchRelease', 'web-1');
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan());
       await gate.reached;
@@ -94,7 +95,7 @@ describe('operator signals', () => {
       const paused = await waitForStatus(run, (s) => s.phase === 'paused');
       assert.equal(paused.droplets[0].state, 'deployed', 'the in-flight droplet finished');
       await new Promise((r) => setTimeout(r, 500));
-      assert.deepEqual(callsFor(fake, 'web-2'), [], 'nothing moves while paused');
+      assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2'], 'nothing moves while paused (web-2 was only staged)');
       await run.handle.signal('resume');
       assert.equal((await run.outcome).result?.status, 'succeeded');
       await maybeRecordHistory(run.handle, 'pause-resume');
@@ -104,8 +105,8 @@ describe('operator signals', () => {
 
   test('abort mid-batch restores the in-flight droplets and leaves every droplet attached on one release', async () => {
     const fake = new FakeFleet(droplets(4));
-    const g1 = fake.gate('startRelease', 'web-1');
-    const g2 = fake.gate('startRelease', 'web-2');
+    const g1 = fake.gate('switchRelease', 'web-1');
+    const g2 = fake.gate('switchRelease', 'web-2');
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan({ batchSize: 2, minAttached: 2 }));
       await Promise.all([g1.reached, g2.reached]);
@@ -116,15 +117,15 @@ describe('operator signals', () => {
       assert.deepEqual(status.droplets.map((d) => d.state), ['restored', 'restored', 'skipped', 'skipped']);
       await maybeRecordHistory(run.handle, 'abort-mid-batch', env, 'web-1');
     });
-    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(-4), ['activateRelease v1', 'startRelease v1', 'pollHealth v1', 'attachDroplet']);
-    assert.deepEqual(callsFor(fake, 'web-3'), []);
+    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(-3), ['switchRelease v1', 'pollHealth v1', 'attachDroplet']);
+    assert.deepEqual(callsFor(fake, 'web-3'), ['stageRelease v2']);
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3', 'web-4']);
     assert.deepEqual([...fake.current.values()].map((c) => c.release), ['v1', 'v1', 'v1', 'v1']);
   });
 
   test('abort with rollback also returns finished droplets to their previous release, newest first', async () => {
     const fake = new FakeFleet(droplets(4));
-    const gate = fake.gate('uploadRelease', 'web-3');
+    const gate = fake.gate('switchRelease', 'web-3');
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan());
       await gate.reached;
@@ -172,8 +173,8 @@ describe('onFailure: rollback', () => {
     });
     // web-1's rollback saga put back what it ran (v2) and re-attached it; no third pass follows.
     assert.deepEqual(callsFor(fake, 'web-1').slice(DEPLOY.length), [
-      'recordPreviousRelease', 'detachDroplet', 'activateRelease v1', 'startRelease v1', 'pollHealth v1', '✗ pollHealth',
-      'activateRelease v2', 'startRelease v2', 'pollHealth v2', 'attachDroplet',
+      'detachDroplet', 'recordPreviousRelease', 'switchRelease v1', 'pollHealth v1', '✗ pollHealth',
+      'switchRelease v2', 'pollHealth v2', 'attachDroplet',
     ]);
     assert.equal(fake.calls.filter((c) => c === 'recordPreviousRelease web-1').length, 2);
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
@@ -181,12 +182,12 @@ describe('onFailure: rollback', () => {
 
   test('onFailure: pause waits after a failed droplet, and resume carries on with the next batch', async () => {
     const fake = new FakeFleet(droplets(3));
-    fake.injections = [{ activity: 'startRelease', droplet: 'web-1', release: 'v2' }];
+    fake.injections = [{ activity: 'switchRelease', droplet: 'web-1', release: 'v2' }];
     await withWorker(env, fake, async (tq) => {
       const run = await startRollout(env, tq, testPlan({ onFailure: 'pause' }));
       const paused = await waitForStatus(run, (s) => s.phase === 'paused');
       assert.match(paused.message ?? '', /paused after a failure/);
-      assert.deepEqual(callsFor(fake, 'web-2'), []);
+      assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2']);
       await run.handle.signal('resume');
       const { result } = await run.outcome;
       assert.equal(result?.status, 'failed');
