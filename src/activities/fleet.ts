@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { toFailure, withHeartbeat } from './deps';
 import { filesDigest, remoteActivities } from './remote';
+import { mapPool } from './pool';
 import { healthActivities } from './health';
 import { HostKeyError, SshConnectError } from '../remote/ssh';
 import type { EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../types';
@@ -101,20 +102,30 @@ export function fleetActivities(deps: ActivityDeps) {
       const current: Record<string, PreviousRelease | null> = {};
       const compose: Record<string, string> = {};
       if (problems.length === 0) {
-        for (const droplet of fleet.droplets) {
+        // Droplets are looked at concurrently (as many as are staged at once); findings are reported in fleet order.
+        const seen = await mapPool(fleet.droplets, plan.rollout.stageConcurrency ?? 8, async (droplet) => {
           const input = { droplet, remote: plan.remote, secrets: plan.secrets };
           try {
-            const seen = await remote.inspectDroplet(input);
-            current[droplet.name] = seen.previous;
-            compose[droplet.name] = seen.compose;
-            if (!current[droplet.name]) warnings.push(`${droplet.name} has no ${plan.remote.remoteDir}/current release: a failure there cannot be rolled back`);
+            const found = await remote.inspectDroplet(input);
             const probe = await health.probeOnce({ ...input, healthCheck: plan.healthCheck, release: null });
-            if (!probe.ok && current[droplet.name]) problems.push(`${droplet.name} is unhealthy before the rollout (${probe.detail}); fix it first`);
+            return { ok: true as const, ...found, probe };
           } catch (err) {
             const cause = err instanceof ApplicationFailure || err instanceof HostKeyError || err instanceof SshConnectError ? err.message : String(err);
-            problems.push(`${droplet.name}: ${cause}`);
+            return { ok: false as const, error: `${droplet.name}: ${cause}` };
           }
-        }
+        });
+        fleet.droplets.forEach((droplet, i) => {
+          const look = seen[i];
+          if (!look) return;
+          if (!look.ok) {
+            problems.push(look.error);
+            return;
+          }
+          current[droplet.name] = look.previous;
+          compose[droplet.name] = look.compose;
+          if (!look.previous) warnings.push(`${droplet.name} has no ${plan.remote.remoteDir}/current release: a failure there cannot be rolled back`);
+          if (!look.probe.ok && look.previous) problems.push(`${droplet.name} is unhealthy before the rollout (${look.probe.detail}); fix it first`);
+        });
       }
       if (!fleet.loadBalancer) warnings.push(`${plan.env} has no load balancer: each droplet serves errors while it restarts (acceptDowntime is set)`);
       else if (fleet.droplets.length === 1) warnings.push(`${plan.env} has a single droplet: the rollout takes it out of service (acceptDowntime is set)`);

@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { currentContext, toFailure, withHeartbeat } from './deps';
+import { mapPool } from './pool';
 import { checkFilesDigest, putRelease, registryPassword, run, type ReleaseFiles } from './remote';
 import * as commands from '../remote/commands';
 import type { RemoteSession } from '../remote/ssh';
@@ -56,23 +57,18 @@ export function stageActivities(deps: ActivityDeps) {
 
       try {
         return await withHeartbeat(async () => {
-          const worker = async () => {
-            for (let d = queue.shift(); d; d = queue.shift()) {
-              if (ctx?.cancellationSignal.aborted) return;
-              // After a refusal no new droplet starts: the rollout stops anyway.
-              if (failures.some((f) => f.refused)) return;
-              try {
-                await stageOne(d);
-                done.add(d.name);
-              } catch (err) {
-                const mapped = toFailure(err) as Error;
-                const error = mapped.message ?? String(err);
-                const refused = isStageRefusal(error) || (mapped instanceof ApplicationFailure && mapped.nonRetryable === true);
-                failures.push({ droplet: d.name, error, refused });
-              }
+          // After a refusal no new droplet starts: the rollout stops anyway.
+          await mapPool(queue, input.concurrency, async (d) => {
+            try {
+              await stageOne(d);
+              done.add(d.name);
+            } catch (err) {
+              const mapped = toFailure(err) as Error;
+              const error = mapped.message ?? String(err);
+              const refused = isStageRefusal(error) || (mapped instanceof ApplicationFailure && mapped.nonRetryable === true);
+              failures.push({ droplet: d.name, error, refused });
             }
-          };
-          await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, input.droplets.length)) }, worker));
+          }, { stop: () => failures.some((f) => f.refused), details: () => ({ staged: [...done] }) });
           ctx?.cancellationSignal.throwIfAborted();
           if (failures.length) {
             const named = failures.slice(0, 3).map((f) => `${f.droplet}: ${f.error}`).join('; ');

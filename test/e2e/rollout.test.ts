@@ -1,7 +1,7 @@
 // Real rollouts on the local fleet with steady traffic through HAProxy: not one request may fail.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Stack } from '../../sandbox/stack';
 import { main } from '../../src/client';
@@ -20,6 +20,8 @@ const releasesOn = (droplet: string) => {
   const dir = path.join(stack.fleet.dir, droplet, 'root', 'apps', 'sample-app', 'releases');
   return existsSync(dir) ? readdirSync(dir).map((d) => d.replace(/-\d{14}$/, '')).sort() : [];
 };
+
+const currentOn = (droplet: string) => readlinkSync(path.join(stack.fleet.dir, droplet, 'root', 'apps', 'sample-app', 'current'));
 
 describe('rolling deploys', () => {
   test('v1 → v2 across 4 droplets, one at a time', async () => {
@@ -50,12 +52,18 @@ describe('rolling deploys', () => {
 
   test('a broken release fails its health check on the first droplet, which is restored and re-attached; no other droplet is touched', async () => {
     const r = await rollout(stack, 'v4-broken', { onFailure: 'rollback' });
-    const { result, traffic } = await r.finish();
+    const { result, traffic, status } = await r.finish();
     assert.equal(result?.status, 'failed');
     assert.match(result?.message ?? '', /web-1: deploy failed: web-1 did not pass its health check 3× in a row .* as release v4-broken: last probe status 500, expected 200; restored v3 and re-attached/);
     assertNoFailedRequests(traffic);
     await assertFleet(stack, all('v3'));
-    for (const d of ['web-2', 'web-3', 'web-4']) assert.ok(!releasesOn(d).includes('v4-broken'), `${d} never got the broken release`);
+    assert.equal(traffic.byRelease['v4-broken'], undefined, 'no request through the load balancer reached the release that failed its gate');
+    // The others were staged (files and images) while in service, and never switched or detached.
+    for (const d of ['web-2', 'web-3', 'web-4']) {
+      assert.ok(releasesOn(d).includes('v4-broken'), `${d} was staged before the first detach`);
+      assert.match(currentOn(d), /^releases\/v3-/, `${d} still runs v3`);
+    }
+    assert.deepEqual(status.droplets.map((x) => x.state), ['restored', 'skipped', 'skipped', 'skipped']);
   });
 });
 
