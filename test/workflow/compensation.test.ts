@@ -56,7 +56,7 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
         assert.equal(result?.status, 'failed');
         assert.match(result?.message ?? '', /web-1: deploy failed: injected failure/);
         assert.equal(result?.droplets.find((d) => d.droplet === 'web-1')?.outcome, 'restored');
-        if (c.step === 'pollHealth') await maybeRecordHistory(run.handle, 'health-failure-compensated', env, 'web-1');
+        if (c.step === 'pollHealth') await maybeRecordHistory(run.handle, 'staged-health-failure', env, 'web-1');
       });
       assert.deepEqual(callsFor(fake, 'web-1'), [...HAPPY.slice(0, c.upTo), `✗ ${c.step}`, ...c.compensation]);
       assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2'], 'the next droplet is staged, never detached or restarted');
@@ -86,7 +86,7 @@ describe('a compensation that fails', () => {
       assert.match(web1?.compensationError ?? '', /injected failure of switchRelease/);
       const status = await run.status();
       assert.equal(status.droplets.find((d) => d.name === 'web-1')?.state, 'needs-attention');
-      await maybeRecordHistory(run.handle, 'compensation-failed', env, 'web-1');
+      await maybeRecordHistory(run.handle, 'staged-compensation-failed', env, 'web-1');
     });
     assert.deepEqual(callsFor(fake, 'web-1').slice(-2), ['switchRelease v1', '✗ switchRelease']);
     assert.ok(!fake.calls.includes('attachDroplet web-1'), 'an unhealthy droplet is never attached');

@@ -60,7 +60,7 @@ describe('abort while the batch is in settle', () => {
         assert.match(result?.message ?? '', new RegExp(`${batchSize} updated droplet\\(s\\) rolled back`));
         const status = await run.status();
         assert.deepEqual(status.droplets.map((d) => d.state), [...batch.map(() => 'rolled-back'), ...Array(4 - batchSize).fill('skipped')]);
-        if (batchSize === 2) await maybeRecordHistory(run.handle, 'bounded-abort-rollback', env, 'web-2');
+        if (batchSize === 2) await maybeRecordHistory(run.handle, 'staged-abort-rollback', env, 'web-2');
       });
       for (const name of batch) assert.deepEqual(callsFor(fake, name), [...HAPPY, ...ROLLBACK]);
       assert.deepEqual(fake.restartsInService, []);

@@ -37,7 +37,7 @@ describe('happy path', () => {
       const steps = status.droplets[0].steps.map((s) => s.step);
       assert.deepEqual(steps, ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle']);
       assert.ok(status.droplets[0].steps.every((s) => s.ok && s.endedAt !== undefined && s.endedAt >= s.startedAt), 'every step has timestamps');
-      await maybeRecordHistory(run.handle, 'happy-path', env, 'web-1');
+      await maybeRecordHistory(run.handle, 'staged-happy-path', env, 'web-1');
     });
     for (const d of ['web-1', 'web-2', 'web-3']) assert.deepEqual(callsFor(fake, d), DEPLOY);
     assert.ok(at(fake, 'stageRelease web-3 v2') < at(fake, 'detachDroplet web-1'), 'every droplet is staged before the first detach');
@@ -98,7 +98,7 @@ describe('operator signals', () => {
       assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2'], 'nothing moves while paused (web-2 was only staged)');
       await run.handle.signal('resume');
       assert.equal((await run.outcome).result?.status, 'succeeded');
-      await maybeRecordHistory(run.handle, 'pause-resume');
+      await maybeRecordHistory(run.handle, 'staged-pause-resume');
     });
     assert.deepEqual(callsFor(fake, 'web-3'), DEPLOY);
   });
@@ -115,7 +115,7 @@ describe('operator signals', () => {
       assert.equal(result?.status, 'aborted');
       const status = await run.status();
       assert.deepEqual(status.droplets.map((d) => d.state), ['restored', 'restored', 'skipped', 'skipped']);
-      await maybeRecordHistory(run.handle, 'abort-mid-batch', env, 'web-1');
+      await maybeRecordHistory(run.handle, 'staged-abort-mid-batch', env, 'web-1');
     });
     for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(-3), ['switchRelease v1', 'pollHealth v1', 'attachDroplet']);
     assert.deepEqual(callsFor(fake, 'web-3'), ['stageRelease v2']);
@@ -151,7 +151,7 @@ describe('onFailure: rollback', () => {
       assert.match(result?.message ?? '', /Rolled back 2 updated droplet\(s\)/);
       const states = (await run.status()).droplets.map((d) => [d.name, d.state]);
       assert.deepEqual(states, [['web-1', 'rolled-back'], ['web-2', 'rolled-back'], ['web-3', 'restored']]);
-      await maybeRecordHistory(run.handle, 'rollback-policy', env, 'web-1/rollback');
+      await maybeRecordHistory(run.handle, 'staged-rollback-policy', env, 'web-1/rollback');
     });
     assert.deepEqual(callsFor(fake, 'web-1'), [...DEPLOY, ...ROLLBACK]);
     assert.deepEqual(callsFor(fake, 'web-2'), [...DEPLOY, ...ROLLBACK]);
