@@ -1,6 +1,6 @@
 // The operator CLI: `npm run start-deploy -- <env>` and `npm run deploy -- status|pause|resume|abort <env>`.
 import { ConfigError } from './config/loader';
-import { USAGE, UsageError, parseCli } from './cli/args';
+import { HelpRequested, USAGE, UsageError, parseCli } from './cli/args';
 import { CliError } from './cli/connect';
 import { runStart } from './cli/start';
 import { runControl } from './cli/control';
@@ -13,6 +13,10 @@ export async function main(argv: string[], out: (line: string) => void = console
     if (args.verb === 'report') return await runReport(args, out);
     return await runControl(args, out);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      out(e.message);
+      return 0;
+    }
     if (e instanceof UsageError) {
       err(e.message ? `error: ${e.message}\n\n${USAGE}` : USAGE);
       return 2;

@@ -39,7 +39,16 @@ export function makeReleaseId(release: string, startedAt: Date): string {
   return `${release.replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}`;
 }
 
+/**
+ * The rollout's workflow ID, which is also its deploy lock. App and environment names are lower-case letters,
+ * digits and "-", so the "." between them keeps every pair apart (shop-eu + prod ≠ shop + eu-prod).
+ */
 export function rolloutWorkflowId(app: string, env: string): string {
+  return `rollout-${app}.${env}`;
+}
+
+/** The ID rollouts got before: ambiguous (shop-eu + prod = shop + eu-prod), still found for rollouts started then. */
+export function legacyRolloutWorkflowId(app: string, env: string): string {
   return `rollout-${app}-${env}`;
 }
 

@@ -42,6 +42,12 @@ export function compactPlan(fleet: Fleet, report: PreflightReport, batchSize: nu
   };
 }
 
+export interface RolloutPreview {
+  fleet: CompactFleet;
+  loadBalancer?: LoadBalancerInfo;
+  problems: string[];
+}
+
 const accessOf = (plan: EnvironmentPlan) => ({ apiUrl: plan.apiUrl, secrets: plan.secrets });
 
 /** Pure part of preflight: what the plan and the LB's state allow. */
@@ -49,6 +55,12 @@ export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: nu
   const problems: string[] = [];
   const lb = fleet.loadBalancer;
   if (fleet.droplets.length === 0) problems.push('no droplets selected');
+  // DigitalOcean allows two droplets with one name; a rollout keys its droplets (and their workflows) by name.
+  const byName = new Map<string, number[]>();
+  for (const d of fleet.droplets) byName.set(d.name, [...(byName.get(d.name) ?? []), d.id]);
+  for (const [name, ids] of byName) {
+    if (ids.length > 1) problems.push(`${ids.length} droplets are named ${name} (IDs ${ids.join(', ')}); rename all but one in DigitalOcean, or select droplets by ID`);
+  }
   if (lb) {
     if (lb.status !== 'active') problems.push(`load balancer ${lb.name} is "${lb.status}", not "active"; wait for it or fix it in the DigitalOcean control panel`);
     const members = new Set(lb.dropletIds);
@@ -80,6 +92,12 @@ export function fleetActivities(deps: ActivityDeps) {
     });
   const acts = {
     resolveFleet,
+
+    /** What the operator's plan shows, resolved where the token is (the worker): the fleet and what refuses it. */
+    async previewRollout({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }): Promise<RolloutPreview> {
+      const fleet = await resolveFleet({ plan });
+      return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: fleetProblems(plan, fleet, batchSize) };
+    },
 
     /** Everything that can be checked before any droplet is touched; refuses with every reason at once. */
     async preflight({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }): Promise<PreflightReport> {

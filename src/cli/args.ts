@@ -5,23 +5,68 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** `--help`: prints the usage (of one verb when given) and exits 0. */
+export class HelpRequested extends Error {
+  override name = 'HelpRequested';
+}
+
+const LINES: Record<string, string> = {
+  start: 'npm run start-deploy -- <env> [--config <file>] [--release <tag>] [--batch-size N] [--dry-run] [--detach] [--json]',
+  control: 'npm run deploy -- status|watch|pause|resume|abort <env> [--config <file> | --app <app>] [--rollback] [--json]',
+  history: 'npm run deploy -- history <env> [--config <file> | --app <app>] [--limit N] [--json]',
+  report: 'npm run deploy -- report <workflow-id> [--svg <file>]',
+};
+
+const OPTIONS: Record<string, string> = {
+  config: '  --config <file>    deploy configuration (default ./deploy.config.yaml)',
+  app: '  --app <app>        the app\'s name instead of a config file (control verbs need only app and environment)',
+  release: '  --release <tag>    image tag to deploy (default: the environment\'s "release" in the config)',
+  'batch-size': '  --batch-size N     droplets updated at once (default: rollout.batchSize)',
+  'dry-run': '  --dry-run          resolve the fleet and print the plan (on the worker); change nothing',
+  detach: '  --detach           start the rollout and return; follow it later with "deploy status"',
+  json: '  --json             machine-readable output, one JSON object per line',
+  rollback: '  --rollback         with abort: also return updated droplets to their previous release',
+  limit: '  --limit N          with history: how many past rollouts to list (default 10)',
+  svg: '  --svg <file>       with report: write the rollout\'s timeline picture there',
+};
+
+const VERB_HELP: Record<string, { line: string; options: string[]; what: string }> = {
+  start: { line: LINES.start, options: ['config', 'release', 'batch-size', 'dry-run', 'detach', 'json'], what: 'Plan the rollout on the worker (fleet, preflight), print it, start it and follow it to the end.' },
+  status: { line: 'npm run deploy -- status <env> [--config <file> | --app <app>] [--json]', options: ['config', 'app', 'json'], what: 'The newest rollout of the environment: phase, batches, each droplet\'s steps.' },
+  watch: { line: 'npm run deploy -- watch <env> [--config <file> | --app <app>] [--json]', options: ['config', 'app', 'json'], what: 'Follow the running rollout to its end; the exit code is its outcome.' },
+  pause: { line: 'npm run deploy -- pause <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Stop before the next batch; the batch in flight finishes.' },
+  resume: { line: 'npm run deploy -- resume <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Continue a paused rollout.' },
+  abort: { line: 'npm run deploy -- abort <env> [--config <file> | --app <app>] [--rollback]', options: ['config', 'app', 'rollback', 'json'], what: 'Stop now: droplets in flight are restored and re-attached.' },
+  history: { line: LINES.history, options: ['config', 'app', 'limit', 'json'], what: 'Past rollouts of the environment, newest first.' },
+  report: { line: LINES.report, options: ['svg'], what: 'A rollout\'s step timeline, as text (and as SVG with --svg).' },
+};
+
+const EXIT_CODES = 'exit codes: 0 succeeded, 1 failed (rolled back or not), 2 usage or configuration error (nothing was touched), 3 aborted';
+
+/** One verb's usage: what it does, its line, its options. */
+export function verbUsage(verb: string): string {
+  const help = VERB_HELP[verb];
+  return `usage: ${help.line}\n\n${help.what}\n\n${help.options.map((o) => OPTIONS[o]).join('\n')}\n\n${EXIT_CODES}`;
+}
+
 export const USAGE = `usage:
-  npm run start-deploy -- <env> [--config <file>] [--release <tag>] [--batch-size N] [--dry-run] [--detach] [--json]
-  npm run deploy -- status|watch|pause|resume|abort <env> [--config <file>] [--rollback] [--json]
-  npm run deploy -- history <env> [--config <file>] [--limit N] [--json]
-  npm run deploy -- report <workflow-id> [--svg <file>]
+  ${LINES.start}
+  ${LINES.control}
+  ${LINES.history}
+  ${LINES.report}
 
   --config <file>    deploy configuration (default ./deploy.config.yaml)
+  --app <app>        with status|watch|pause|resume|abort|history: the app's name instead of a config file
   --release <tag>    image tag to deploy (default: the environment's "release" in the config)
   --batch-size N     droplets updated at once (default: rollout.batchSize)
-  --dry-run          resolve the fleet and print the plan; change nothing
+  --dry-run          resolve the fleet and print the plan (on the worker); change nothing
   --detach           start the rollout and return; follow it later with "deploy status"
   --json             machine-readable output, one JSON object per line
   --rollback         with abort: also return updated droplets to their previous release
   --limit N          with history: how many past rollouts to list (default 10)
   --svg <file>       with report: write the rollout's timeline picture there
 
-exit codes: 0 succeeded, 1 failed (rolled back or not), 2 usage or configuration error, 3 aborted`;
+${EXIT_CODES}`;
 
 export type Verb = 'start' | 'status' | 'watch' | 'history' | 'report' | 'pause' | 'resume' | 'abort';
 const VERBS: Verb[] = ['start', 'status', 'watch', 'history', 'report', 'pause', 'resume', 'abort'];
@@ -30,6 +75,8 @@ export interface CliArgs {
   verb: Verb;
   env: string;
   config: string;
+  /** The app's name given on the command line: control verbs then need no config file. */
+  app?: string;
   release?: string;
   batchSize?: number;
   dryRun: boolean;
@@ -48,6 +95,7 @@ export function parseCli(argv: string[]): CliArgs {
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        app: { type: 'string' },
         release: { type: 'string', short: 'r' },
         'batch-size': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
@@ -63,11 +111,15 @@ export function parseCli(argv: string[]): CliArgs {
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) throw new UsageError('');
   const [verb, env, ...extra] = positionals;
+  if (values.help) throw new HelpRequested(verb && VERB_HELP[verb] ? verbUsage(verb) : USAGE);
   if (!verb || !VERBS.includes(verb as Verb)) throw new UsageError(verb ? `unknown command "${verb}"` : 'missing command');
-  if (!env) throw new UsageError(verb === 'report' ? 'missing workflow ID (for example: rollout-sample-app-production)' : 'missing environment name (for example: production)');
+  if (!env) throw new UsageError(verb === 'report' ? 'missing workflow ID (for example: rollout-sample-app.production)' : 'missing environment name (for example: production)');
   if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+  if (values.app !== undefined) {
+    if (verb === 'start' || verb === 'report') throw new UsageError(`--app is for status, watch, pause, resume, abort and history; ${verb} reads the config`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(values.app)) throw new UsageError(`--app must be an app name (lower-case letters, digits and "-"), got "${values.app}"`);
+  }
   let batchSize: number | undefined;
   if (values['batch-size'] !== undefined) {
     batchSize = Number(values['batch-size']);
@@ -81,6 +133,7 @@ export function parseCli(argv: string[]): CliArgs {
     svg: values.svg,
     env,
     config: values.config ?? 'deploy.config.yaml',
+    app: values.app,
     release: values.release,
     batchSize,
     dryRun: values['dry-run'] ?? false,

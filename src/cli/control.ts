@@ -1,8 +1,8 @@
 // `deploy status|watch|history|pause|resume|abort <env>`: the rollouts of an environment, running or past.
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { readConfigFile, resolveEnvironment } from '../config/loader';
+import { appAndEnvironment } from '../config/loader';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { webUiLink } from '../temporal';
+import { locateRollout } from './locate';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
 import { renderStatus } from './render';
@@ -11,9 +11,8 @@ import { rolloutView } from './view';
 import { rolloutHistory, renderHistory } from './history';
 
 export async function runControl(args: CliArgs, out: (line: string) => void): Promise<number> {
-  const config = readConfigFile(args.config);
-  const plan = resolveEnvironment(args.config, config, args.env);
-  const workflowId = rolloutWorkflowId(plan.app, plan.env);
+  // Only the app and environment names: no files, no secrets, so any machine with the config (or --app) will do.
+  const plan = args.app ? { app: args.app, env: args.env } : appAndEnvironment(args.config, args.env);
   const { client, namespace, close } = await connectClient();
   try {
     if (args.verb === 'history') {
@@ -21,14 +20,9 @@ export async function runControl(args: CliArgs, out: (line: string) => void): Pr
       out(args.json ? entries.map((e) => JSON.stringify({ event: 'rollout', ...e })).join('\n') : renderHistory(entries));
       return 0;
     }
-    const handle = client.workflow.getHandle(workflowId);
-    let running = false;
-    try {
-      running = (await handle.describe()).status.name === 'RUNNING';
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new CliError(`no rollout of ${plan.app} to ${plan.env} has run yet (workflow ${workflowId})`, 2);
-      throw err;
-    }
+    const located = await locateRollout(client, plan.app, plan.env);
+    if (!located) throw new CliError(`no rollout of ${plan.app} to ${plan.env} has run yet (workflow ${rolloutWorkflowId(plan.app, plan.env)})`, 2);
+    const { handle, running, workflowId } = located;
     if (args.verb === 'status') {
       const status = await rolloutView(client.workflow, handle);
       out(args.json ? JSON.stringify({ event: 'status', running, status }) : `${renderStatus(status, Date.now())}\n  web UI: ${webUiLink(namespace, workflowId)}`);

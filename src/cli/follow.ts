@@ -86,5 +86,6 @@ export async function follow(handle: WorkflowHandle, opts: FollowOptions): Promi
     else if (last) opts.out(renderStatus(last, Date.now()));
     opts.out(`${result.status.toUpperCase()}: ${result.message}`);
   }
-  return EXIT[result.status];
+  // Refused by preflight: nothing was touched, so it exits like any configuration error.
+  return result.refused ? 2 : EXIT[result.status];
 }

@@ -1,51 +1,47 @@
-// `start-deploy <env>`: validate, print the plan, start the rollout, follow it to the end.
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+// `start-deploy <env>`: the plan (resolved on the worker, where the token is), then start the rollout and
+// follow it to the end. The operator's machine needs the config and a Temporal connection, no secrets.
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { chooseRelease, readConfigFile, resolveEnvironment } from '../config/loader';
-import { createDigitalOcean } from '../digitalocean/dots-adapter';
-import { DigitalOceanError, retryTransient } from '../digitalocean/errors';
-import { fleetProblems } from '../activities/fleet';
+import { dropletAt } from '../compact';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { deploySearchAttributes } from '../search-attributes';
 import { taskQueue, webUiLink } from '../temporal';
-import type { Fleet } from '../types';
+import type { EnvironmentPlan, Fleet } from '../types';
+import type { RolloutPreview } from '../activities/fleet';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
 import { renderPlan } from './render';
 import { follow } from './follow';
+import { locateRollout } from './locate';
+
+/** How long the CLI waits for the worker's plan before it says the worker is not answering. */
+const PREVIEW_TIMEOUT_MS = 90_000;
 
 export async function runStart(args: CliArgs, out: (line: string) => void): Promise<number> {
   const config = readConfigFile(args.config);
-  const plan = resolveEnvironment(args.config, config, args.env);
+  // The files are read by the worker (its preflight names any that are missing), not on this machine.
+  const plan = resolveEnvironment(args.config, config, args.env, { checkFiles: false });
   const release = chooseRelease(args.config, config.environments[args.env], args.env, args.release);
   if (args.batchSize) plan.rollout.batchSize = args.batchSize;
-
-  const token = process.env[plan.secrets.tokenEnv];
-  if (!token) {
-    throw new CliError(`${plan.secrets.tokenEnv} is not set: export ${plan.secrets.tokenEnv}=<DigitalOcean API token> ` +
-      `(a personal access token with read and write scope; the variable's name is digitalocean.tokenEnv in ${args.config})`, 2);
-  }
-  let fleet: Fleet;
-  try {
-    const api = createDigitalOcean({ token, apiUrl: process.env.DIGITALOCEAN_API_URL || plan.apiUrl });
-    const lbRef = plan.loadBalancer;
-    const droplets = await retryTransient(() => api.listDroplets(plan.droplets, plan.remote.addressType));
-    fleet = { droplets, loadBalancer: lbRef ? await retryTransient(() => api.getLoadBalancer(lbRef)) : undefined };
-  } catch (err) {
-    if (err instanceof DigitalOceanError) throw new CliError(`cannot resolve the fleet: ${err.message}`, 2);
-    throw err;
-  }
-  const problems = fleetProblems(plan, fleet, plan.rollout.batchSize);
-  if (args.json) out(JSON.stringify({ event: 'plan', app: plan.app, env: plan.env, release, fleet, problems }));
-  else out(renderPlan(plan, fleet, release, problems));
-  if (problems.length) throw new CliError(`refusing to start: ${problems.length} problem(s) above`, 2);
-  if (args.dryRun) {
-    if (!args.json) out('dry run: nothing was changed.');
-    return 0;
-  }
 
   const workflowId = rolloutWorkflowId(plan.app, plan.env);
   const { client, namespace, close } = await connectClient();
   try {
+    const preview = await previewOnWorker(client, plan);
+    const fleet: Fleet = { droplets: preview.fleet.ids.map((_, i) => dropletAt(preview.fleet, i)), loadBalancer: preview.loadBalancer };
+    const problems = preview.problems;
+    if (args.json) out(JSON.stringify({ event: 'plan', app: plan.app, env: plan.env, release, fleet, problems }));
+    else out(renderPlan(plan, fleet, release, problems));
+    if (problems.length) throw new CliError(`refusing to start: ${problems.length} problem(s) above`, 2);
+    if (args.dryRun) {
+      if (!args.json) out('dry run: nothing was changed.');
+      return 0;
+    }
+    const running = await locateRollout(client, plan.app, plan.env);
+    const refuseLocked = (id: string) => new CliError(`a rollout of ${plan.app} to ${plan.env} is already running (workflow ${id}).\n` +
+      `  watch it:  npm run deploy -- status ${plan.env}\n  abort it:  npm run deploy -- abort ${plan.env}\n  web UI:    ${webUiLink(namespace, id)}`, 2);
+    // A rollout started by an older version holds the lock under its old ID.
+    if (running?.running) throw refuseLocked(running.workflowId);
     try {
       await client.workflow.start('rolloutWorkflow', {
         taskQueue: taskQueue(),
@@ -56,10 +52,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
         staticSummary: `rollout ${plan.app} ${plan.env} → ${release}`,
       });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new CliError(`a rollout of ${plan.app} to ${plan.env} is already running (workflow ${workflowId}).\n` +
-          `  watch it:  npm run deploy -- status ${plan.env}\n  abort it:  npm run deploy -- abort ${plan.env}\n  web UI:    ${webUiLink(namespace, workflowId)}`, 2);
-      }
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw refuseLocked(workflowId);
       throw err;
     }
     out(args.json ? JSON.stringify({ event: 'started', workflowId, webUi: webUiLink(namespace, workflowId) }) : `started ${workflowId}\n  web UI: ${webUiLink(namespace, workflowId)}`);
@@ -70,5 +63,37 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
     return await follow(client.workflow.getHandle(workflowId), { json: args.json, env: plan.env, out, live: !args.json && out === console.log && process.stdout.isTTY === true });
   } finally {
     await close();
+  }
+}
+
+/** The fleet and its problems, from a short workflow on the worker; a clear refusal when no worker answers. */
+async function previewOnWorker(client: Client, plan: EnvironmentPlan): Promise<RolloutPreview> {
+  const queue = taskQueue();
+  const pollers = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace, taskQueue: { name: queue }, taskQueueType: 1, // workflow tasks
+  });
+  if (!pollers.pollers?.length) {
+    throw new CliError(`no worker is polling task queue "${queue}" on this Temporal server, so nothing can plan or run the rollout.\n` +
+      `  start one where the secrets and the files are: npm run worker (or the worker image; see "Running it for a team" in the README)`, 2);
+  }
+  try {
+    return await client.workflow.execute('previewRolloutWorkflow', {
+      taskQueue: queue,
+      workflowId: `preview-${plan.app}.${plan.env}-${Date.now()}`,
+      args: [{ plan, batchSize: plan.rollout.batchSize }],
+      workflowExecutionTimeout: PREVIEW_TIMEOUT_MS,
+      staticSummary: `plan ${plan.app} ${plan.env}`,
+    }) as RolloutPreview;
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) {
+      let cause = err.cause as (Error & { cause?: unknown }) | undefined;
+      while (cause?.cause && /^Activity task failed/.test(cause.message)) cause = cause.cause as Error;
+      const why = cause?.message ?? err.message;
+      if (/timed out|TIMEOUT/i.test(why) || /timed out/i.test(err.message)) {
+        throw new CliError(`the worker did not answer within ${PREVIEW_TIMEOUT_MS / 1000}s (task queue "${queue}"); is it overloaded or stuck? ${why}`, 2);
+      }
+      throw new CliError(`cannot resolve the fleet: ${why}`, 2);
+    }
+    throw err;
   }
 }

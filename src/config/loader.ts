@@ -56,7 +56,8 @@ export function environmentNames(config: DeployConfigFile): string[] {
 }
 
 /** Resolve one environment: durations to ms, paths to absolute, defaults filled in. */
-export function resolveEnvironment(file: string, config: DeployConfigFile, env: string): EnvironmentPlan {
+/** `checkFiles: false` (the operator's CLI): the files are read where the worker runs, whose preflight names a missing one. */
+export function resolveEnvironment(file: string, config: DeployConfigFile, env: string, opts: { checkFiles?: boolean } = {}): EnvironmentPlan {
   const envConfig = config.environments[env];
   if (!envConfig) {
     const known = environmentNames(config).join(', ') || '(none)';
@@ -73,7 +74,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
   const baseDir = path.dirname(path.resolve(file));
   const files = envConfig.files.map((f, i) => {
     const from = path.resolve(baseDir, f.from);
-    if (!existsSync(from)) throw new ConfigError(`${at(`files[${i}].from`)}: ${f.from} does not exist (resolved to ${from})`);
+    if (opts.checkFiles !== false && !existsSync(from)) throw new ConfigError(`${at(`files[${i}].from`)}: ${f.from} does not exist (resolved to ${from})`);
     const to = f.to ?? path.basename(f.from);
     if (path.isAbsolute(to) || to.split('/').includes('..')) {
       throw new ConfigError(`${at(`files[${i}].to`)}: "${to}" must be a relative path inside the release directory`);
@@ -156,6 +157,16 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       registryPasswordEnv: envConfig.registry?.passwordEnv,
     },
   };
+}
+
+/** Just the app and environment names (what the control verbs need): no files, paths or secrets are looked at. */
+export function appAndEnvironment(file: string, env: string): { app: string; env: string } {
+  const config = readConfigFile(file);
+  if (!config.environments[env]) {
+    const known = environmentNames(config).join(', ') || '(none)';
+    throw new ConfigError(`${file}: unknown environment "${env}". Known environments: ${known}.`);
+  }
+  return { app: config.app, env };
 }
 
 /** The release to deploy: --release wins, else the environment's `release`. */

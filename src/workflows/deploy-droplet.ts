@@ -161,7 +161,10 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
       await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, false, { ...remoteInput, releaseDir: targetDir }));
       await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, { ...remoteInput, restore: input.mode === 'rollback' }));
     }
-    await step('health', () => health(input.release));
+    // A release recorded as "unknown" (a `current` without a RELEASE file) cannot name itself: returning to it
+    // checks that it answers, as a restore does. Runs started before staging checked for the literal name.
+    const gateRelease = staged && input.mode === 'rollback' && input.release === 'unknown' ? null : input.release;
+    await step('health', () => health(gateRelease));
     if (lbInput) {
       attachRequested = true; // from here the load balancer may route to it, even if the call fails
       await step('attach', () => call('attachDroplet', policy.loadBalancer, `attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));

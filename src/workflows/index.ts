@@ -1,3 +1,4 @@
 // The worker's workflow bundle entry point.
 export { rolloutWorkflow } from './rollout';
 export { deployDropletWorkflow } from './deploy-droplet';
+export { previewRolloutWorkflow } from './preview';

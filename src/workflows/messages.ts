@@ -105,6 +105,8 @@ export interface RolloutResult {
   needsAttention: string[];
   counts?: Partial<Record<DropletState, number>>;
   total?: number;
+  /** Preflight refused it: nothing on the fleet was touched (the CLI exits 2, as for a configuration error). */
+  refused?: boolean;
 }
 
 /** What a rollout carries into its next run (continue-as-new): compact, whatever the fleet size. */

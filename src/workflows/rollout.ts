@@ -164,7 +164,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     publish();
   }, { description: 'Stop now: droplets in flight are restored and re-attached. Input {"rollback": true} also returns updated droplets to their previous release.' });
 
-  const finish = (st: RolloutResult['status'], text: string): RolloutResult => {
+  const finish = (st: RolloutResult['status'], text: string, refused = false): RolloutResult => {
     phase = st;
     message = text;
     endedAt = Date.now();
@@ -174,7 +174,10 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     const s = status();
     // Every droplet's report when the fleet is small; otherwise those that did not simply deploy (bounded by failures).
     const reports = [...(c?.reports ?? [])];
-    const result: RolloutResult = { status: st, message: text, droplets: n <= DETAIL_LIMIT ? reports : reports.filter((r) => r.outcome !== 'deployed'), needsAttention: [...(c?.needsAttention ?? [])], counts: s.counts, total: n };
+    const result: RolloutResult = {
+      status: st, message: text, droplets: n <= DETAIL_LIMIT ? reports : reports.filter((r) => r.outcome !== 'deployed'), needsAttention: [...(c?.needsAttention ?? [])],
+      counts: s.counts, total: n, ...(refused ? { refused } : {}),
+    };
     if (st === 'succeeded') return result;
     const type = { failed: 'RolloutFailed', 'rolled-back': 'RolloutRolledBack', aborted: 'RolloutAborted' }[st];
     throw ApplicationFailure.nonRetryable(text, type, result);
@@ -192,7 +195,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
         nextBatch: 0, ...pending, deployed: [], ended: [], rolledBack: '', reports: [], needsAttention: [], failedThenResumed: [], runs: 0,
       };
     } catch (err) {
-      return finish('failed', messageOf(err));
+      return finish('failed', messageOf(err), true);
     }
     phase = 'deploying';
     publish();

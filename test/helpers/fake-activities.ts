@@ -3,6 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeployActivities } from '../../src/activities';
 import { compactPlan, fleetProblems } from '../../src/activities/fleet';
+import { compactFleet } from '../../src/compact';
 import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
 
 type ActivityName = keyof DeployActivities;
@@ -115,6 +116,10 @@ export class FakeFleet {
         const problems = fleetProblems(plan, fleet, batchSize);
         if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');
         return { filesDigest: 'digest', warnings: [], current: Object.fromEntries(this.current) };
+      },
+      previewRollout: async ({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }) => {
+        const fleet = await fake.resolveFleet({ plan } as never) as Fleet;
+        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: fleetProblems(plan, fleet, batchSize) };
       },
       planRollout: async ({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }) => {
         const fleet = await fake.resolveFleet({ plan } as never) as Fleet;

@@ -1,6 +1,9 @@
 // The operator CLI: plans, exit codes and clear errors before anything on the fleet is touched.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/client';
 import { historyQuery, renderHistory } from '../../src/cli/history';
@@ -8,6 +11,7 @@ import { renderTimelineSvg } from '../../src/cli/timeline';
 import { renderCurrentDetails } from '../../src/status-text';
 import type { RolloutStatus } from '../../src/workflows/messages';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
+import { legacyRolloutWorkflowId, rolloutWorkflowId } from '../../src/rollout-plan';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
 const HC = { protocol: 'http', port: 8080, path: '/healthcheck', check_interval_seconds: 10, response_timeout_seconds: 5, healthy_threshold: 3, unhealthy_threshold: 3 };
@@ -33,55 +37,6 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
-
-test('--dry-run prints a readable plan and changes nothing', async () => {
-  const before = fake.requests.length;
-  const { code, out } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run', '--release', 'v2');
-  assert.equal(code, 0);
-  assert.match(out, /Rollout plan: sample-app → production, release v2/);
-  assert.match(out, /load balancer {2}sample-app-lb \(lb-1\), status active, targets droplet IDs/);
-  assert.match(out, /settle 35s \(3 × 10s LB checks \+ 5s margin\)/);
-  assert.match(out, /batch 1 {8}web-1 \(127.0.3.1\)\n {2}batch 2 {8}web-2/);
-  assert.match(out, /dry run: nothing was changed/);
-  assert.ok(fake.requests.slice(before).every((r) => r.method === 'GET'));
-});
-
-test('a plan the guard would refuse exits 2 with the reason', async () => {
-  const { code, out, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run', '--batch-size', '3');
-  assert.equal(code, 2);
-  assert.match(out, /REFUSED: batch size 3 would leave 0 of 3 droplet\(s\) attached/);
-  assert.match(err, /refusing to start/);
-});
-
-test('no token: says which variable to set, exit 2', async () => {
-  delete process.env.DIGITALOCEAN_TOKEN;
-  try {
-    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
-    assert.equal(code, 2);
-    assert.match(err, /DIGITALOCEAN_TOKEN is not set: export DIGITALOCEAN_TOKEN=/);
-  } finally {
-    process.env.DIGITALOCEAN_TOKEN = 'tok';
-  }
-});
-
-test('a rejected token and an unknown load balancer are configuration errors, exit 2', async () => {
-  process.env.DIGITALOCEAN_TOKEN = 'wrong';
-  try {
-    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
-    assert.equal(code, 2);
-    assert.match(err, /rejected the API token/);
-  } finally {
-    process.env.DIGITALOCEAN_TOKEN = 'tok';
-  }
-  fake.loadBalancers.get('lb-1')!.name = 'renamed';
-  try {
-    const { code, err } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
-    assert.equal(code, 2);
-    assert.match(err, /no load balancer is named "sample-app-lb"/);
-  } finally {
-    fake.loadBalancers.get('lb-1')!.name = 'sample-app-lb';
-  }
-});
 
 test('unknown environment: names it and the known ones, exit 2', async () => {
   const { code, err } = await cli('start', 'prod', '--config', EXAMPLE, '--dry-run');
@@ -165,4 +120,67 @@ test('a large fleet\'s current details: counts per state above the batch in flig
   assert.match(text, /deploying, batch 50 of 100/);
   assert.match(text, /10000 droplets: 4900 deployed, 100 deploying, 5000 pending; below, the batch in flight/);
   assert.match(text, /^web-4901 +deploying +v1 → v2$/m);
+});
+
+test('--help prints the usage once and exits 0; with a verb, that verb\'s usage', async () => {
+  const all = await cli('--help');
+  assert.equal(all.code, 0);
+  assert.equal(all.out.match(/^usage:/gm)?.length, 1, 'printed once');
+  for (const verb of ['start', 'status', 'watch', 'pause', 'resume', 'abort', 'history', 'report']) {
+    const { code, out, err } = await cli(verb, '--help');
+    assert.equal(code, 0, verb);
+    assert.equal(err, '');
+    assert.match(out, new RegExp(`^usage: npm run (start-deploy|deploy) -- ${verb === 'start' ? '<env>' : `(\\S*\\|)?${verb}`}`), verb);
+    assert.match(out, /exit codes:/);
+  }
+});
+
+test('--app: control verbs need no config file; start and report refuse it', async () => {
+  process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+  try {
+    // Past the config (there is none here): the next thing is the Temporal connection.
+    const { code, err } = await cli('status', 'production', '--app', 'sample-app', '--config', '/nonexistent/deploy.config.yaml');
+    assert.equal(code, 2);
+    assert.match(err, /cannot reach the Temporal server/);
+  } finally {
+    delete process.env.TEMPORAL_ADDRESS;
+  }
+  for (const argv of [['start', 'production', '--app', 'x'], ['status', 'production', '--app', 'Not_An_App']]) {
+    const { code, err } = await cli(...argv);
+    assert.equal(code, 2, argv.join(' '));
+    assert.match(err, /--app/);
+  }
+});
+
+test('control verbs read only the app and environment: a directory with nothing but the config will do', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deploy-config-only-'));
+  const config = path.join(dir, 'deploy.config.yaml');
+  copyFileSync(EXAMPLE, config); // the files it names (compose, env files) are not there
+  process.env.TEMPORAL_ADDRESS = '127.0.0.1:1';
+  try {
+    for (const verb of ['status', 'abort', 'history']) {
+      const { code, err } = await cli(verb, 'production', '--config', config);
+      assert.equal(code, 2, verb);
+      assert.match(err, /cannot reach the Temporal server/, `${verb} got past the config`);
+    }
+  } finally {
+    delete process.env.TEMPORAL_ADDRESS;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('rollout workflow IDs keep every app and environment pair apart', () => {
+  assert.notEqual(rolloutWorkflowId('shop-eu', 'prod'), rolloutWorkflowId('shop', 'eu-prod'));
+  assert.equal(rolloutWorkflowId('shop-eu', 'prod'), 'rollout-shop-eu.prod');
+  // The old form collided; it is kept only to find rollouts started before.
+  assert.equal(legacyRolloutWorkflowId('shop-eu', 'prod'), legacyRolloutWorkflowId('shop', 'eu-prod'));
+});
+
+test('the CLI loads no activity, SSH or DigitalOcean module', () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const script = "require('./src/client'); console.log(JSON.stringify(Object.keys(require.cache)))";
+  const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' }));
+  assert.ok(loaded.some((f) => f.endsWith(path.join('src', 'client.ts'))), 'the module graph was read');
+  const forbidden = loaded.filter((f) => /node_modules\/(node-ssh|ssh2|dots-wrapper)\//.test(f) || /\/src\/(activities|remote|digitalocean)\//.test(f));
+  assert.deepEqual(forbidden, []);
 });

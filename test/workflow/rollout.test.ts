@@ -160,6 +160,19 @@ describe('onFailure: rollback', () => {
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
   });
 
+  test('droplets whose release was recorded as "unknown" are rolled back to it, checked for an answer rather than a name', async () => {
+    // A `current` without a RELEASE file (set up by hand, say): its release cannot name itself in the health check.
+    const fake = new FakeFleet(droplets(3), 'unknown');
+    fake.injections = [{ activity: 'pollHealth', droplet: 'web-3', release: 'v2' }];
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, testPlan())).outcome;
+      assert.equal(result?.status, 'rolled-back', result?.message);
+    });
+    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(DEPLOY.length), ['detachDroplet', 'recordPreviousRelease', 'switchRelease unknown', 'pollHealth any', 'attachDroplet']);
+    assert.deepEqual([...fake.current.values()].map((c) => c.release), ['unknown', 'unknown', 'unknown']);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
+  });
+
   test('a failed rollback is reported and never rolled back itself', async () => {
     const fake = new FakeFleet(droplets(3));
     fake.injections = [
