@@ -10,7 +10,7 @@ import { startEngine, type Engine } from './docker-engine';
 import { REGISTRY_USER, type Registry } from './registry';
 
 export const APP_REPOSITORY = 'sample-app';
-const BASE_IMAGE = 'sandbox/node-base:1';
+export const BASE_IMAGE = 'sandbox/node-base:1';
 const IMAGE_DIR = path.join(__dirname, 'image');
 const CACHE = path.resolve(__dirname, '..', '.cache');
 
@@ -56,7 +56,7 @@ export function publishReleases(registry: Registry, password: string, tags: stri
 }
 
 /** busybox (sh, wget for healthchecks) and node with the libraries it links, imported as one layer. */
-async function importBaseImage(engine: Engine): Promise<void> {
+export async function importBaseImage(engine: Engine): Promise<void> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'sandbox-rootfs-'));
   try {
     for (const d of ['bin', 'usr/bin', 'etc', 'tmp', 'app', 'data', 'proc', 'sys', 'dev']) mkdirSync(path.join(root, d), { recursive: true });

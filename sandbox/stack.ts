@@ -1,11 +1,10 @@
 // Everything a real rollout needs on one machine: a Temporal dev server (with Web UI and the Deploy*
 // search attributes), a worker with the real activities, and the local fleet. Used by the demo and e2e tests.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { createServer } from 'node:net';
-import { createActivities } from '../src/activities';
-import { realDependencies } from '../src/activities/deps';
+import { createDeployWorker } from '../src/deploy-worker';
 import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
 import { taskQueue as defaultTaskQueue } from '../src/temporal';
 import { findBinary } from './binaries';
@@ -85,11 +84,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     env, client: env.client, address, fleet, taskQueue, processEnv,
     uiUrl,
     async startWorker(envOverrides = {}) {
-      worker = await Worker.create({
-        connection: env.nativeConnection,
-        taskQueue,
-        ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath: require.resolve('../src/workflows') }),
-        activities: createActivities(realDependencies({ ...process.env, ...fleet.workerEnv, ...envOverrides })),
+      worker = await createDeployWorker({
+        connection: env.nativeConnection, taskQueue, workflowBundlePath: opts.workflowBundlePath,
+        env: { ...process.env, ...fleet.workerEnv, ...envOverrides },
       });
       running = worker.run();
     },

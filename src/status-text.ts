@@ -1,6 +1,6 @@
 // Words for a rollout's status shared by the terminal (src/cli/render.ts) and the Web UI's current
 // details (set by the rollout workflow). Pure and deterministic: safe inside workflow code.
-import type { DropletStatus, DropletView, RolloutStatus } from './workflows/messages';
+import type { DropletStatus, DropletView, RolloutStatus } from './rollout-status';
 
 /** HH:MM:SS in UTC: the Web UI and the server logs both speak UTC. */
 export const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);

@@ -152,7 +152,7 @@ export interface RolloutInput {
   plan: EnvironmentPlan;
   release: string;
   /** Set when the rollout continues as new: where the previous run left off (messages.ts RolloutCarry). */
-  carry?: import('./workflows/messages').RolloutCarry;
+  carry?: import('./rollout-status').RolloutCarry;
   /** History events after which a run continues as new, checked between batches (default 4000; tests lower it). */
   historyBudget?: number;
 }

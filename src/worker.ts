@@ -1,7 +1,7 @@
 // The deploy worker: runs the rollout workflows and the activities that touch DigitalOcean and droplets.
 // Secrets (DO token, SSH key, registry password) come from this process's environment only.
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, realDependencies } from './activities';
+import { NativeConnection } from '@temporalio/worker';
+import { createDeployWorker } from './deploy-worker';
 import { taskQueue, temporalTarget, unreachableHelp } from './temporal';
 
 async function main(): Promise<void> {
@@ -13,15 +13,7 @@ async function main(): Promise<void> {
     console.error(`worker: ${unreachableHelp(target.connectionOptions.address)}\n  (${(err as Error).message})`);
     process.exit(2);
   }
-  const worker = await Worker.create({
-    connection,
-    namespace: target.namespace,
-    taskQueue: taskQueue(),
-    workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(realDependencies()),
-    // Let in-flight steps finish (or record their failure) before exiting on SIGINT/SIGTERM.
-    shutdownGraceTime: '30s',
-  });
+  const worker = await createDeployWorker({ connection, namespace: target.namespace, taskQueue: taskQueue() });
   console.log(`worker: polling task queue "${taskQueue()}" on ${target.connectionOptions.address} (namespace ${target.namespace})`);
   await worker.run();
   await connection.close();

@@ -5,8 +5,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DigitalOceanPort } from '../digitalocean/port';
 import { createDigitalOcean } from '../digitalocean/dots-adapter';
 import { DigitalOceanError } from '../digitalocean/errors';
-import type { RemotePort } from '../remote/ssh';
-import { HostKeyError, SshConnectError, createSshRemote } from '../remote/ssh';
+import type { RemotePort } from '../remote/port';
+import { HostKeyError, SshConnectError } from '../remote/port';
+import { createSshRemote } from '../remote/ssh';
 import type { SecretRefs } from '../types';
 
 export interface ApiAccess {

@@ -5,7 +5,7 @@ import { toFailure, withHeartbeat } from './deps';
 import { filesDigest, remoteActivities } from './remote';
 import { mapPool } from './pool';
 import { healthActivities } from './health';
-import { HostKeyError, SshConnectError } from '../remote/ssh';
+import { HostKeyError, SshConnectError } from '../remote/port';
 import type { EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../types';
 import { compactFleet, groupByRelease, type CompactFleet, type ReleaseGroup } from '../compact';
 import { planBatches } from '../rollout-plan';

@@ -5,7 +5,7 @@ import type { ActivityDeps } from './deps';
 import { currentContext, toFailure } from './deps';
 import type { RemoteInput } from './remote';
 import * as commands from '../remote/commands';
-import type { RemoteSession } from '../remote/ssh';
+import type { RemoteSession } from '../remote/port';
 import type { DropletTarget, HealthCheckSpec } from '../types';
 
 /** Until the first good answer the gate polls at least this often: the wait for a boot is latency, not evidence. */

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { currentContext, missingSecret, withHeartbeat } from './deps';
 import * as commands from '../remote/commands';
-import type { RemoteSession } from '../remote/ssh';
+import type { RemoteSession } from '../remote/port';
 import type { DropletTarget, PreviousRelease, RemoteSpec, SecretRefs, UploadFile } from '../types';
 
 export interface RemoteInput {

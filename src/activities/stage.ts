@@ -7,7 +7,7 @@ import { currentContext, toFailure, withHeartbeat } from './deps';
 import { mapPool } from './pool';
 import { checkFilesDigest, putRelease, registryPassword, run, type ReleaseFiles } from './remote';
 import * as commands from '../remote/commands';
-import type { RemoteSession } from '../remote/ssh';
+import type { RemoteSession } from '../remote/port';
 import type { DropletTarget, RemoteSpec, SecretRefs } from '../types';
 
 export interface StageInput extends ReleaseFiles {
@@ -71,7 +71,8 @@ export function stageActivities(deps: ActivityDeps) {
           }, { stop: () => failures.some((f) => f.refused), details: () => ({ staged: [...done] }) });
           ctx?.cancellationSignal.throwIfAborted();
           if (failures.length) {
-            const named = failures.slice(0, 3).map((f) => `${f.droplet}: ${f.error}`).join('; ');
+            // Some causes already start with the droplet's name (an SSH connection lost, say).
+            const named = failures.slice(0, 3).map((f) => (f.error.startsWith(`${f.droplet}: `) ? f.error : `${f.droplet}: ${f.error}`)).join('; ');
             const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
             throw ApplicationFailure.create({
               message: `staging ${input.release} failed on ${failures.length} droplet(s): ${named}${more}`,

@@ -1,6 +1,6 @@
 // Follow a running rollout: poll its status query, print what changed, map the end to an exit code.
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { RolloutResult, RolloutStatus } from '../workflows/messages';
+import type { RolloutResult, RolloutStatus } from '../rollout-status';
 import { progressLines, renderStatus } from './render';
 import { findDetail } from '../failure-details';
 import { rolloutView, type ViewCache } from './view';

@@ -1,7 +1,7 @@
 // `deploy history <env>`: past rollouts from Temporal's visibility, found by their search attributes.
 import type { Client } from '@temporalio/client';
 import { webUiLink } from '../temporal';
-import type { RolloutResult } from '../workflows/messages';
+import type { RolloutResult } from '../rollout-status';
 import { outcomeOf } from './follow';
 
 export interface HistoryEntry {

@@ -1,6 +1,6 @@
 // Human-readable text for plans, progress and status. Pure: strings in, strings out.
 import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
-import type { DropletStatus, RolloutStatus } from '../workflows/messages';
+import type { DropletStatus, RolloutStatus } from '../rollout-status';
 import { describeSettle, formatMs, planBatches } from '../rollout-plan';
 import { clock, statusHeadline } from '../status-text';
 

@@ -1,7 +1,7 @@
 // The rollout as an operator sees it: the rollout's own summary (states, the batch in flight), with each
 // listed droplet's steps read from that droplet's workflow, which answers for itself (query dropletStatus).
 import type { WorkflowHandle } from '@temporalio/client';
-import type { DropletStatus, DropletView, RolloutStatus } from '../workflows/messages';
+import type { DropletStatus, DropletView, RolloutStatus } from '../rollout-status';
 
 /** Steps of droplet workflows that have ended never change again: kept between polls. */
 export type ViewCache = Map<string, DropletView>;

@@ -1,35 +1,13 @@
-// The SSH port: run commands and upload files on a droplet, with the host key verified first.
+// The SSH adapter of the remote port (port.ts): run commands and upload files on a droplet, host key verified first.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts';
 import type { DropletTarget, RemoteSpec } from '../types';
+import { HostKeyError, SshConnectError, type ExecResult, type RemotePort, type RemoteSession } from './port';
 
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RemoteSession {
-  exec(command: string, options?: { stdin?: string }): Promise<ExecResult>;
-  /** Upload one file; `mode` applies from the moment it is created. */
-  putFile(localPath: string, remotePath: string, mode: number): Promise<void>;
-  close(): void;
-}
-
-export interface RemotePort {
-  connect(droplet: DropletTarget, remote: RemoteSpec): Promise<RemoteSession>;
-}
-
-export class HostKeyError extends Error {
-  override name = 'HostKeyError';
-}
-
-export class SshConnectError extends Error {
-  override name = 'SshConnectError';
-}
+export { HostKeyError, SshConnectError, type ExecResult, type RemotePort, type RemoteSession };
 
 /** Decide whether to trust the key a droplet presented; returns a reason when not. */
 export function judgeHostKey(droplet: DropletTarget, remote: RemoteSpec, key: Buffer): string | undefined {

@@ -1,0 +1,134 @@
+// The rollout's status, result and carried state: plain types shared by the workflows, the CLI and the
+// Web UI's text. No Temporal imports, so the CLI and pure modules depend on it without depending on workflows/.
+import type { DropletOutcome, DropletReport, LoadBalancerInfo, StepName, StepRecord } from './types';
+import type { CompactFleet, ReleaseGroup } from './compact';
+
+export interface AbortRequest {
+  /** Also return already-updated droplets to the release they had before. */
+  rollback?: boolean;
+}
+
+/** Sent by each droplet's child workflow to the rollout as it moves through its steps. */
+export interface DropletProgress {
+  droplet: string;
+  mode: 'deploy' | 'rollback';
+  step: StepName;
+  at: number;
+  phase: 'started' | 'finished' | 'failed';
+  error?: string;
+  /** Present on the child's last message: how it ended. */
+  report?: DropletReport;
+}
+
+export type DropletState = 'pending' | 'deploying' | 'rolling-back' | 'skipped' | DropletOutcome | 'failed';
+
+export interface DropletStatus {
+  name: string;
+  id: number;
+  batch: number;
+  state: DropletState;
+  step?: StepName;
+  stepStartedAt?: number;
+  previousRelease?: string | null;
+  release?: string;
+  steps: StepRecord[];
+  error?: string;
+  /** Why it ended as it did when that is not obvious (see DropletReport.note). */
+  note?: string;
+}
+
+export type RolloutPhase =
+  | 'resolving'
+  | 'preflight'
+  | 'staging'
+  | 'deploying'
+  | 'baking'
+  | 'paused'
+  | 'rolling-back'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'aborted';
+
+export interface RolloutStatus {
+  app: string;
+  env: string;
+  release: string;
+  phase: RolloutPhase;
+  paused: boolean;
+  abortRequested: boolean;
+  startedAt: number;
+  endedAt?: number;
+  /** Droplet names per batch when the fleet is small (DETAIL_LIMIT); empty for a large fleet. */
+  batches: string[][];
+  batchCount?: number;
+  /** Droplets in the rollout, and how many are in each state. */
+  total?: number;
+  counts?: Partial<Record<DropletState, number>>;
+  currentBatch: number;
+  settleDelayMs: number;
+  droplets: DropletStatus[];
+  warnings: string[];
+  message?: string;
+  needsAttention: string[];
+  /** Runs of the rollout so far (it continues as new between batches of a large fleet). */
+  runs?: number;
+}
+
+/** What one droplet's workflow answers about itself (query `dropletStatus` on `<rollout id>/<droplet>`). */
+export interface DropletView {
+  droplet: string;
+  mode: 'deploy' | 'rollback';
+  release: string;
+  previous?: string;
+  /** The step in progress; undefined once the droplet's workflow has ended. */
+  step?: StepName;
+  steps: StepRecord[];
+  outcome?: DropletOutcome;
+  error?: string;
+  note?: string;
+}
+
+export interface RolloutResult {
+  status: 'succeeded' | 'failed' | 'rolled-back' | 'aborted';
+  message: string;
+  /** Every droplet's report for a small fleet; for a large one, those that did not simply deploy. */
+  droplets: DropletReport[];
+  needsAttention: string[];
+  counts?: Partial<Record<DropletState, number>>;
+  total?: number;
+  /** Preflight refused it: nothing on the fleet was touched (the CLI exits 2, as for a configuration error). */
+  refused?: boolean;
+}
+
+/** What a rollout carries into its next run (continue-as-new): compact, whatever the fleet size. */
+export interface RolloutCarry {
+  startedAt: number;
+  releaseId: string;
+  phase: 'deploying' | 'rolling-back';
+  fleet: CompactFleet;
+  loadBalancer?: LoadBalancerInfo;
+  settleDelayMs: number;
+  filesDigest: string;
+  warnings: string[];
+  previous: ReleaseGroup[];
+  nextBatch: number;
+  paused: boolean;
+  abortRequested: boolean;
+  rollbackOnAbort: boolean;
+  /** Droplets this rollout updated, by the release each ran before. */
+  deployed: ReleaseGroup[];
+  /** Droplets that did not simply deploy (failed, restored, needs attention), or deployed with a note. */
+  ended: { index: number; state: DropletState; error?: string; note?: string }[];
+  rolledBack: string;
+  rollbackFailures?: number;
+  reports: DropletReport[];
+  needsAttention: string[];
+  failedThenResumed: string[];
+  failure?: string;
+  message?: string;
+  stopped?: boolean;
+  /** Set once staging ran (true: every droplet has the release, children skip upload and pull). */
+  staged?: boolean;
+  runs: number;
+}
