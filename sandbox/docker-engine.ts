@@ -4,7 +4,7 @@
 // droplet's mount namespace, so bind mounts resolve against the droplet's own /root.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -95,7 +95,17 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
 
 /** What an engine leaves outside its data directory: its exec root and its (empty) cgroups. */
 export function removeEngineLeftovers(id: string): void {
-  rmSync(path.join(ENGINE_RUN_DIR, id), { recursive: true, force: true });
+  const execRoot = path.join(ENGINE_RUN_DIR, id);
+  // A container on the host network leaves the host's namespace bind-mounted in the exec root (netns/default).
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m?.startsWith(`${execRoot}/`));
+  for (const m of mounts.reverse()) {
+    try {
+      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(execRoot, { recursive: true, force: true });
   try {
     execFileSync('rmdir', [ENGINE_RUN_DIR], { stdio: 'ignore' }); // once the last engine is gone
   } catch {

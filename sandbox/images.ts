@@ -55,8 +55,11 @@ export function publishReleases(registry: Registry, password: string, tags: stri
   return next;
 }
 
-/** busybox (sh, wget for healthchecks) and node with the libraries it links, imported as one layer. */
-export async function importBaseImage(engine: Engine): Promise<void> {
+/**
+ * busybox (sh, wget for healthchecks) and node with the libraries it links, imported as one layer. `linkedBy`
+ * adds the libraries of native modules too (the worker image's Temporal core bridge), under another `tag`.
+ */
+export async function importBaseImage(engine: Engine, opts: { tag?: string; linkedBy?: string[] } = {}): Promise<void> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'sandbox-rootfs-'));
   try {
     for (const d of ['bin', 'usr/bin', 'etc', 'tmp', 'app', 'data', 'proc', 'sys', 'dev']) mkdirSync(path.join(root, d), { recursive: true });
@@ -65,14 +68,14 @@ export async function importBaseImage(engine: Engine): Promise<void> {
     for (const applet of ['sh', 'wget', 'cat', 'ls', 'env', 'sleep', 'echo', 'ps', 'kill', 'rm', 'mkdir']) symlinkSync('busybox', path.join(root, 'bin', applet));
     const node = realpathSync(process.execPath);
     cpSync(node, path.join(root, 'usr', 'bin', 'node'));
-    const libs = execFileSync('ldd', [node], { encoding: 'utf8' }).match(/\/lib[^\s]*/g) ?? [];
+    const libs = new Set([node, ...(opts.linkedBy ?? [])].flatMap((bin) => execFileSync('ldd', [bin], { encoding: 'utf8' }).match(/\/lib[^\s]*/g) ?? []));
     for (const lib of libs) {
       mkdirSync(path.join(root, path.dirname(lib)), { recursive: true });
       cpSync(realpathSync(lib), path.join(root, lib));
     }
     writeFileSync(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
     writeFileSync(path.join(root, 'etc', 'group'), 'root:x:0:\n');
-    execFileSync('sh', ['-c', `tar -C "$1" -c . | docker -H "$2" import -c 'ENV PATH=/usr/bin:/bin' - "$3"`, 'sh', root, engine.host, BASE_IMAGE], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', `tar -C "$1" -c . | docker -H "$2" import -c 'ENV PATH=/usr/bin:/bin' - "$3"`, 'sh', root, engine.host, opts.tag ?? BASE_IMAGE], { stdio: 'ignore' });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
