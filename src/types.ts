@@ -108,6 +108,8 @@ export interface EnvironmentPlan {
   healthCheck: HealthCheckSpec;
   rollout: RolloutPolicy;
   secrets: SecretRefs;
+  /** Where rollout events are posted: the worker's variable holding the webhook URL. */
+  notify?: { webhookUrlEnv: string };
 }
 
 export interface DropletTarget {

@@ -5,6 +5,7 @@ import { healthActivities } from './health';
 import { loadBalancerActivities } from './load-balancer';
 import { remoteActivities } from './remote';
 import { stageActivities } from './stage';
+import { notifyActivities } from './notify';
 
 export function createActivities(deps: ActivityDeps) {
   const { probeOnce: _probeOnce, ...health } = healthActivities(deps);
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...loadBalancerActivities(deps),
     ...remoteActivities(deps),
     ...stageActivities(deps),
+    ...notifyActivities(deps),
     ...health,
   };
 }

@@ -127,6 +127,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       registry: envConfig.registry ? { server: envConfig.registry.server, username: envConfig.registry.username } : undefined,
       pruneImages: rollout.pruneImages,
     },
+    ...(envConfig.notify ? { notify: { webhookUrlEnv: envConfig.notify.webhookUrlEnv } } : {}),
     healthCheck: {
       url: envConfig.healthCheck.url,
       command: envConfig.healthCheck.command,

@@ -46,6 +46,11 @@ export const environmentSchema = z
       .object({ server: name, username: name, passwordEnv: name.regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') })
       .strict()
       .optional(),
+    // The webhook URL is a secret (it lets anyone post): only the name of the worker's variable holding it.
+    notify: z
+      .object({ webhookUrlEnv: name.regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name') })
+      .strict()
+      .optional(),
     healthCheck: z
       .object({
         url: name.optional(),

@@ -38,6 +38,7 @@ import {
   type RolloutResult,
   type RolloutStatus,
 } from './messages';
+import type { RolloutEvent } from '../activities/notify';
 
 const { planRollout } = proxyActivities<DeployActivities>({
   startToCloseTimeout: '5m',
@@ -76,6 +77,21 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   const changedAt = new Map<number, number>(); // when a droplet reached its state in this run (display only)
 
   const flags = () => c ?? pending;
+
+  // Notifications (when the environment names a webhook): fire and forget while the rollout goes on; the last
+  // one gets a short, bounded wait so it leaves before the rollout closes. A failure is ignored.
+  const notifying = plan.notify !== undefined && patched('notifications');
+  const { sendNotification } = proxyActivities<DeployActivities>({
+    startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+  });
+  const notify = (event: RolloutEvent, text?: string): Promise<void> => {
+    if (!notifying || !plan.notify) return Promise.resolve();
+    const s = status();
+    return sendNotification({
+      webhookUrlEnv: plan.notify.webhookUrlEnv, event, app: plan.app, env: plan.env, release, workflowId: rolloutId, message: text,
+      droplets: s.counts as Record<string, number>, total: s.total, needsAttention: s.needsAttention,
+    }).catch(() => undefined);
+  };
   const batchSize = Math.max(1, plan.rollout.batchSize);
   const batchCount = () => (c ? Math.ceil(c.fleet.ids.length / batchSize) : 0);
   const batchOf = (i: number) => Math.floor(i / batchSize);
@@ -164,12 +180,14 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     publish();
   }, { description: 'Stop now: droplets in flight are restored and re-attached. Input {"rollback": true} also returns updated droplets to their previous release.' });
 
-  const finish = (st: RolloutResult['status'], text: string, refused = false): RolloutResult => {
+  const finish = async (st: RolloutResult['status'], text: string, refused = false): Promise<RolloutResult> => {
     phase = st;
     message = text;
     endedAt = Date.now();
     if (c) c.stopped = true;
     publish();
+    if (c?.needsAttention.length) await notify('needs-attention', text);
+    await notify(st, text);
     const n = c?.fleet.ids.length ?? 0;
     const s = status();
     // Every droplet's report when the fleet is small; otherwise those that did not simply deploy (bounded by failures).
@@ -199,6 +217,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     }
     phase = 'deploying';
     publish();
+    void notify('started', `${c.fleet.ids.length} droplet(s), ${batchSize} at a time`);
   }
   const carry = c;
   const fleet = carry.fleet;
@@ -325,6 +344,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       if (carry.paused) {
         phase = 'paused';
         publish();
+        void notify('paused', message ?? c?.message);
       }
       await condition(() => !carry.paused || carry.abortRequested);
       if (carry.abortRequested) break;

@@ -179,6 +179,10 @@ export class FakeFleet {
         await this.enter('pollHealth', droplet.name, release ?? 'any');
         return { probes: 3, elapsedMs: 10 };
       },
+      sendNotification: async ({ event }: { event: string }) => {
+        this.calls.push(`notify ${event}`);
+        this.fail('sendNotification', 'webhook', undefined, false);
+      },
       pruneReleases: async ({ droplet }: { droplet: DropletTarget }) => {
         this.calls.push(`pruneReleases ${droplet.name}`);
       },
