@@ -44,6 +44,7 @@ export type RolloutPhase =
   | 'deploying'
   | 'baking'
   | 'paused'
+  | 'awaiting-approval'
   | 'rolling-back'
   | 'succeeded'
   | 'failed'
@@ -128,6 +129,10 @@ export interface RolloutCarry {
   failure?: string;
   message?: string;
   stopped?: boolean;
+  /** The canary batch was approved (or needs no approval any more). */
+  approved?: boolean;
+  /** Roll back updated droplets whatever rollout.onFailure says (an approval that never came). */
+  forceRollback?: boolean;
   /** Set once staging ran (true: every droplet has the release, children skip upload and pull). */
   staged?: boolean;
   runs: number;

@@ -61,6 +61,7 @@ export function countsText(s: RolloutStatus): string {
 
 /** What the operator can do next, in the Web UI's words (the signal dialog is under More Actions). */
 function steeringHint(s: RolloutStatus): string {
+  if (s.phase === 'awaiting-approval') return 'Waiting for approval of the first batch. To go on: More Actions → Send an Update → `approve` (no input); to back out: Send a Signal → `abort` with {"rollback": true}.';
   if (s.phase === 'paused') return 'Paused between batches. To continue: More Actions → Send a Signal → `resume`.';
   if (s.paused) return 'Pause requested: the rollout stops when this batch is done. To take it back: More Actions → Send a Signal → `resume`.';
   return 'To pause after the current batch: More Actions → Send a Signal → `pause`.';

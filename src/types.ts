@@ -91,6 +91,11 @@ export interface RolloutPolicy {
   settleMarginMs: number;
   bakeMs: number;
   onFailure: OnFailure;
+  /** Canary: wait for an operator's approval after the first batch (absent: no wait). */
+  approve?: 'after-first-batch';
+  /** Without approval by then, roll back (or pause); absent: wait as long as it takes. */
+  approveTimeoutMs?: number;
+  onApproveTimeout?: 'rollback' | 'pause';
   /** Droplets staged at once before the first detach (upload and pull). */
   stageConcurrency: number;
   steps: Record<'record' | 'loadBalancer' | 'upload' | 'stage' | 'start' | 'health', StepPolicy>;

@@ -12,7 +12,7 @@ export class HelpRequested extends Error {
 
 const LINES: Record<string, string> = {
   start: 'npm run start-deploy -- <env> [--config <file>] [--release <tag>] [--batch-size N] [--dry-run] [--detach] [--json]',
-  control: 'npm run deploy -- status|watch|pause|resume|abort <env> [--config <file> | --app <app>] [--rollback] [--json]',
+  control: 'npm run deploy -- status|watch|pause|resume|approve|abort <env> [--config <file> | --app <app>] [--rollback] [--json]',
   history: 'npm run deploy -- history <env> [--config <file> | --app <app>] [--limit N] [--json]',
   report: 'npm run deploy -- report <workflow-id> [--svg <file>]',
 };
@@ -22,6 +22,7 @@ const OPTIONS: Record<string, string> = {
   app: '  --app <app>        the app\'s name instead of a config file (control verbs need only app and environment)',
   release: '  --release <tag>    image tag to deploy (default: the environment\'s "release" in the config)',
   'batch-size': '  --batch-size N     droplets updated at once (default: rollout.batchSize)',
+  approve: '  --approve-after-first-batch   a canary: after the first batch, wait for "deploy approve <env>"',
   'dry-run': '  --dry-run          resolve the fleet and print the plan (on the worker); change nothing',
   detach: '  --detach           start the rollout and return; follow it later with "deploy status"',
   json: '  --json             machine-readable output, one JSON object per line',
@@ -31,12 +32,13 @@ const OPTIONS: Record<string, string> = {
 };
 
 const VERB_HELP: Record<string, { line: string; options: string[]; what: string }> = {
-  start: { line: LINES.start, options: ['config', 'release', 'batch-size', 'dry-run', 'detach', 'json'], what: 'Plan the rollout on the worker (fleet, preflight), print it, start it and follow it to the end.' },
+  start: { line: LINES.start, options: ['config', 'release', 'batch-size', 'approve', 'dry-run', 'detach', 'json'], what: 'Plan the rollout on the worker (fleet, preflight), print it, start it and follow it to the end.' },
   status: { line: 'npm run deploy -- status <env> [--config <file> | --app <app>] [--json]', options: ['config', 'app', 'json'], what: 'The newest rollout of the environment: phase, batches, each droplet\'s steps.' },
   watch: { line: 'npm run deploy -- watch <env> [--config <file> | --app <app>] [--json]', options: ['config', 'app', 'json'], what: 'Follow the running rollout to its end; the exit code is its outcome.' },
   pause: { line: 'npm run deploy -- pause <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Stop before the next batch; the batch in flight finishes.' },
   resume: { line: 'npm run deploy -- resume <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Continue a paused rollout.' },
   abort: { line: 'npm run deploy -- abort <env> [--config <file> | --app <app>] [--rollback]', options: ['config', 'app', 'rollback', 'json'], what: 'Stop now: droplets in flight are restored and re-attached.' },
+  approve: { line: 'npm run deploy -- approve <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Let a canary rollout (rollout.approve: after-first-batch) go on after its first batch.' },
   history: { line: LINES.history, options: ['config', 'app', 'limit', 'json'], what: 'Past rollouts of the environment, newest first.' },
   report: { line: LINES.report, options: ['svg'], what: 'A rollout\'s step timeline, as text (and as SVG with --svg).' },
 };
@@ -56,7 +58,8 @@ export const USAGE = `usage:
   ${LINES.report}
 
   --config <file>    deploy configuration (default ./deploy.config.yaml)
-  --app <app>        with status|watch|pause|resume|abort|history: the app's name instead of a config file
+  --app <app>        with status|watch|pause|resume|approve|abort|history: the app's name instead of a config file
+  --approve-after-first-batch   with start: wait for "deploy approve <env>" after the first batch (a canary)
   --release <tag>    image tag to deploy (default: the environment's "release" in the config)
   --batch-size N     droplets updated at once (default: rollout.batchSize)
   --dry-run          resolve the fleet and print the plan (on the worker); change nothing
@@ -68,13 +71,15 @@ export const USAGE = `usage:
 
 ${EXIT_CODES}`;
 
-export type Verb = 'start' | 'status' | 'watch' | 'history' | 'report' | 'pause' | 'resume' | 'abort';
-const VERBS: Verb[] = ['start', 'status', 'watch', 'history', 'report', 'pause', 'resume', 'abort'];
+export type Verb = 'start' | 'status' | 'watch' | 'history' | 'report' | 'pause' | 'resume' | 'approve' | 'abort';
+const VERBS: Verb[] = ['start', 'status', 'watch', 'history', 'report', 'pause', 'resume', 'approve', 'abort'];
 
 export interface CliArgs {
   verb: Verb;
   env: string;
   config: string;
+  /** start: wait for approval after the first batch, whatever the config says. */
+  approveAfterFirstBatch?: boolean;
   /** The app's name given on the command line: control verbs then need no config file. */
   app?: string;
   release?: string;
@@ -96,6 +101,7 @@ export function parseCli(argv: string[]): CliArgs {
       options: {
         config: { type: 'string', short: 'c' },
         app: { type: 'string' },
+        'approve-after-first-batch': { type: 'boolean', default: false },
         release: { type: 'string', short: 'r' },
         'batch-size': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
@@ -134,6 +140,7 @@ export function parseCli(argv: string[]): CliArgs {
     env,
     config: values.config ?? 'deploy.config.yaml',
     app: values.app,
+    approveAfterFirstBatch: values['approve-after-first-batch'] ?? false,
     release: values.release,
     batchSize,
     dryRun: values['dry-run'] ?? false,

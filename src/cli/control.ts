@@ -1,4 +1,5 @@
 // `deploy status|watch|history|pause|resume|abort <env>`: the rollouts of an environment, running or past.
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { appAndEnvironment } from '../config/loader';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { webUiLink } from '../temporal';
@@ -30,6 +31,17 @@ export async function runControl(args: CliArgs, out: (line: string) => void): Pr
     }
     if (!running) throw new CliError(`no rollout of ${plan.app} to ${plan.env} is running; nothing to ${args.verb}`, 2);
     if (args.verb === 'watch') return await follow(handle, { json: args.json, env: plan.env, out, live: !args.json && out === console.log && process.stdout.isTTY === true });
+    if (args.verb === 'approve') {
+      // An update, not a signal: the rollout answers, and refuses with its reason when it is not waiting.
+      try {
+        const answer = await handle.executeUpdate<string, []>('approve');
+        out(args.json ? JSON.stringify({ event: 'approve', workflowId, message: answer }) : `${workflowId}: ${answer}`);
+        return 0;
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`approval refused: ${(err.cause as Error | undefined)?.message ?? err.message}`, 2);
+        throw err;
+      }
+    }
     if (args.verb === 'abort') await handle.signal('abort', { rollback: args.rollback });
     else await handle.signal(args.verb);
     const messages: Record<string, string> = { pause: 'pause requested: the in-flight batch finishes, then the rollout waits', resume: 'resumed', abort: `abort requested${args.rollback ? ' with rollback' : ''}: in-flight droplets are restored and re-attached` };

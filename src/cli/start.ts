@@ -23,6 +23,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
   const plan = resolveEnvironment(args.config, config, args.env, { checkFiles: false });
   const release = chooseRelease(args.config, config.environments[args.env], args.env, args.release);
   if (args.batchSize) plan.rollout.batchSize = args.batchSize;
+  if (args.approveAfterFirstBatch) plan.rollout.approve = 'after-first-batch';
 
   const workflowId = rolloutWorkflowId(plan.app, plan.env);
   const { client, namespace, close } = await connectClient();

@@ -147,6 +147,11 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       settleDelayMs: rollout.settleDelay === 'auto' ? 'auto' : duration('rollout.settleDelay', rollout.settleDelay),
       settleMarginMs: duration('rollout.settleMargin', rollout.settleMargin),
       bakeMs: duration('rollout.bake', rollout.bake),
+      ...(rollout.approve === 'after-first-batch' ? {
+        approve: 'after-first-batch' as const,
+        approveTimeoutMs: rollout.approveTimeout === undefined ? undefined : duration('rollout.approveTimeout', rollout.approveTimeout),
+        onApproveTimeout: rollout.onApproveTimeout,
+      } : {}),
       onFailure: rollout.onFailure,
       stageConcurrency: rollout.stageConcurrency,
       steps,

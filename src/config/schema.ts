@@ -75,6 +75,10 @@ export const environmentSchema = z
         settleDelay: z.union([z.literal('auto'), duration]).default('auto'),
         settleMargin: duration.default('5s'),
         bake: duration.default('0s'),
+        // Canary: after the first batch is deployed and settled, wait for `deploy approve <env>`.
+        approve: z.enum(['none', 'after-first-batch']).default('none'),
+        approveTimeout: duration.optional(),
+        onApproveTimeout: z.enum(['rollback', 'pause']).default('rollback'),
         onFailure: z.enum(['rollback', 'pause', 'stop']).default('rollback'),
         pruneImages: z.boolean().default(false),
         stageConcurrency: z.number().int().min(1).max(100).default(8),

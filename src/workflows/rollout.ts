@@ -29,6 +29,7 @@ import { deployDropletWorkflow, messageOf } from './deploy-droplet';
 import { legacyRollout } from './rollout-legacy';
 import {
   abortSignal,
+  approveUpdate,
   pauseSignal,
   resumeSignal,
   statusQuery,
@@ -179,6 +180,17 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     batchScope?.cancel(); // in-flight children compensate: their droplets are restored and re-attached
     publish();
   }, { description: 'Stop now: droplets in flight are restored and re-attached. Input {"rollback": true} also returns updated droplets to their previous release.' });
+
+  setHandler(approveUpdate, () => {
+    if (c) c.approved = true;
+    publish();
+    return `approved: ${plan.app} ${plan.env} continues with batch ${(c?.nextBatch ?? 0) + 1} of ${batchCount()}`;
+  }, {
+    validator: () => {
+      if (phase !== 'awaiting-approval') throw new Error(`the rollout of ${plan.app} to ${plan.env} is not waiting for approval (it is ${phase})`);
+    },
+    description: 'Let a canary rollout go on after its first batch. Accepted only while it is awaiting approval. No input.',
+  });
 
   const finish = async (st: RolloutResult['status'], text: string, refused = false): Promise<RolloutResult> => {
     phase = st;
@@ -385,6 +397,32 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
         await bake.run(() => Promise.race([sleep(plan.rollout.bakeMs, { summary: `bake ${formatMs(plan.rollout.bakeMs)}` }), condition(() => carry.abortRequested)]));
         bake.cancel();
       }
+      if (plan.rollout.approve === 'after-first-batch' && b === 0 && !carry.approved && carry.nextBatch < batchCount()) {
+        // Canary: the first batch serves the new release; an operator decides whether the rest follows.
+        phase = 'awaiting-approval';
+        message = `batch 1 is deployed and settled: approve with "npm run deploy -- approve ${plan.env}", or back out with "npm run deploy -- abort ${plan.env} --rollback"`;
+        publish();
+        void notify('awaiting-approval', message);
+        const waitFor = () => carry.approved === true || carry.abortRequested;
+        const timeout = plan.rollout.approveTimeoutMs;
+        const inTime = timeout ? await condition(waitFor, timeout) : (await condition(waitFor), true);
+        message = undefined;
+        if (carry.abortRequested) break;
+        if (!inTime) {
+          const why = `batch 1 was not approved within ${formatMs(timeout ?? 0)}`;
+          if (plan.rollout.onApproveTimeout === 'pause') {
+            carry.paused = true;
+            carry.approved = true; // resuming is the approval
+            message = `${why}: paused; resume to continue, or abort --rollback to back out`;
+          } else {
+            carry.failure = why;
+            carry.forceRollback = true;
+            break;
+          }
+        }
+        phase = 'deploying';
+        publish();
+      }
       await continueIfLarge();
     }
     carry.stopped = true;
@@ -392,7 +430,8 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
 
   // 4. Outcome, and the rollback it calls for.
   const attention = () => (carry.needsAttention.length ? ` NEEDS ATTENTION (detached): ${carry.needsAttention.join(', ')}.` : '');
-  const wantRollback = carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort : Boolean(carry.failure) && plan.rollout.onFailure === 'rollback' && deployed.size > 0);
+  const wantRollback = carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort
+    : Boolean(carry.failure) && (plan.rollout.onFailure === 'rollback' || carry.forceRollback === true) && deployed.size > 0);
   if (wantRollback) {
     // Return updated droplets to the release recorded for each, newest first; a failed rollback is reported, never rolled back.
     phase = 'rolling-back';
