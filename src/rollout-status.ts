@@ -41,6 +41,7 @@ export type RolloutPhase =
   | 'resolving'
   | 'preflight'
   | 'staging'
+  | 'release-command'
   | 'deploying'
   | 'baking'
   | 'paused'
@@ -52,6 +53,8 @@ export type RolloutPhase =
   | 'aborted';
 
 export interface RolloutStatus {
+  /** The release command, when the environment has one. */
+  releaseCommand?: ReleaseCommandRecord;
   app: string;
   env: string;
   release: string;
@@ -129,6 +132,8 @@ export interface RolloutCarry {
   failure?: string;
   message?: string;
   stopped?: boolean;
+  /** The release command's run (once per rollout): where, how it ended, the tail of its output. */
+  releaseCommand?: ReleaseCommandRecord;
   /** The canary batch was approved (or needs no approval any more). */
   approved?: boolean;
   /** Roll back updated droplets whatever rollout.onFailure says (an approval that never came). */
@@ -136,4 +141,16 @@ export interface RolloutCarry {
   /** Set once staging ran (true: every droplet has the release, children skip upload and pull). */
   staged?: boolean;
   runs: number;
+}
+
+export interface ReleaseCommandRecord {
+  droplet: string;
+  command: string;
+  startedAt: number;
+  endedAt?: number;
+  ok?: boolean;
+  exitCode?: number | null;
+  /** The last 50 lines of its output (stdout and stderr). */
+  output?: string[];
+  error?: string;
 }

@@ -45,6 +45,8 @@ export function renderCurrentDetails(s: RolloutStatus): string {
   ]);
   const lines = [`**${statusHeadline(s)}**`, '', `started ${clock(s.startedAt)} UTC${s.endedAt ? `, ended ${clock(s.endedAt)} UTC` : ''}`, ''];
   if (s.total !== undefined && s.total > s.droplets.length) lines.push(`${s.total} droplets: ${countsText(s)}; below, the batch in flight and any that did not deploy`, '');
+  const release = releaseCommandLines(s);
+  if (release.length) lines.push('```', ...release, '```', '');
   if (s.droplets.length) lines.push('```', ...table, '```', '');
   for (const d of s.droplets) if (d.note) lines.push(`${d.name}: ${d.note}`, '');
   if (s.needsAttention.length) lines.push(`**NEEDS ATTENTION (left detached from the load balancer):** ${s.needsAttention.join(', ')}`, '');
@@ -55,6 +57,15 @@ export function renderCurrentDetails(s: RolloutStatus): string {
 }
 
 /** "9,900 deployed, 100 deploying": how many droplets are in each state. */
+/** The release command's record in a few lines: where, how it ended, the tail of its output. */
+export function releaseCommandLines(s: RolloutStatus, tail = 5): string[] {
+  const r = s.releaseCommand;
+  if (!r) return [];
+  const took = r.endedAt ? ` in ${seconds(r.endedAt - r.startedAt)}` : '';
+  const how = r.ok === undefined ? 'running' : r.ok ? `ok, exit ${r.exitCode ?? 0}${took}` : `FAILED${r.exitCode !== undefined && r.exitCode !== null ? `, exit ${r.exitCode}` : ''}${took}`;
+  return [`release command on ${r.droplet} (${r.command}): ${how}`, ...(r.output ?? []).slice(-tail).map((l) => `  | ${l}`)];
+}
+
 export function countsText(s: RolloutStatus): string {
   return Object.entries(s.counts ?? {}).filter(([, n]) => n).map(([state, n]) => `${n} ${state}`).join(', ') || 'none yet';
 }

@@ -91,6 +91,8 @@ export interface RolloutPolicy {
   settleMarginMs: number;
   bakeMs: number;
   onFailure: OnFailure;
+  /** Once per rollout, after staging, before the first detach: `compose run --rm <service> <command>` on one droplet. */
+  releaseCommand?: { service: string; command: string; on?: string; timeoutMs: number; attempts: number };
   /** Canary: wait for an operator's approval after the first batch (absent: no wait). */
   approve?: 'after-first-batch';
   /** Without approval by then, roll back (or pause); absent: wait as long as it takes. */

@@ -55,6 +55,10 @@ export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: nu
   const problems: string[] = [];
   const lb = fleet.loadBalancer;
   if (fleet.droplets.length === 0) problems.push('no droplets selected');
+  const releaseOn = plan.rollout.releaseCommand?.on;
+  if (releaseOn && !fleet.droplets.some((d) => d.name === releaseOn)) {
+    problems.push(`rollout.releaseCommand.on: ${releaseOn} is not one of the droplets selected (${fleet.droplets.map((d) => d.name).slice(0, 5).join(', ')}${fleet.droplets.length > 5 ? ', …' : ''})`);
+  }
   // DigitalOcean allows two droplets with one name; a rollout keys its droplets (and their workflows) by name.
   const byName = new Map<string, number[]>();
   for (const d of fleet.droplets) byName.set(d.name, [...(byName.get(d.name) ?? []), d.id]);

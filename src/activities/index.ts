@@ -6,6 +6,7 @@ import { loadBalancerActivities } from './load-balancer';
 import { remoteActivities } from './remote';
 import { stageActivities } from './stage';
 import { notifyActivities } from './notify';
+import { releaseActivities } from './release';
 
 export function createActivities(deps: ActivityDeps) {
   const { probeOnce: _probeOnce, ...health } = healthActivities(deps);
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...remoteActivities(deps),
     ...stageActivities(deps),
     ...notifyActivities(deps),
+    ...releaseActivities(deps),
     ...health,
   };
 }

@@ -2,7 +2,7 @@
 import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
 import type { DropletStatus, RolloutStatus } from '../rollout-status';
 import { describeSettle, formatMs, planBatches } from '../rollout-plan';
-import { clock, statusHeadline } from '../status-text';
+import { clock, releaseCommandLines, statusHeadline } from '../status-text';
 
 export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string, problems: string[], current?: Record<string, PreviousRelease | null>): string {
   const lb = fleet.loadBalancer;
@@ -38,7 +38,7 @@ function dropletLine(d: DropletStatus, now: number): string {
 
 export function renderStatus(s: RolloutStatus, now: number): string {
   const header = `${statusHeadline(s)}, running ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
-  const lines = [header, ...s.droplets.map((d) => dropletLine(d, now))];
+  const lines = [header, ...releaseCommandLines(s).map((l) => `  ${l}`), ...s.droplets.map((d) => dropletLine(d, now))];
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   if (s.needsAttention.length) lines.push(`  NEEDS ATTENTION (left detached): ${s.needsAttention.join(', ')}`);
   if (s.message) lines.push(`  ${s.message}`);

@@ -147,6 +147,12 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       settleDelayMs: rollout.settleDelay === 'auto' ? 'auto' : duration('rollout.settleDelay', rollout.settleDelay),
       settleMarginMs: duration('rollout.settleMargin', rollout.settleMargin),
       bakeMs: duration('rollout.bake', rollout.bake),
+      ...(rollout.releaseCommand ? {
+        releaseCommand: {
+          service: rollout.releaseCommand.service, command: rollout.releaseCommand.command, on: rollout.releaseCommand.on,
+          timeoutMs: duration('rollout.releaseCommand.timeout', rollout.releaseCommand.timeout), attempts: rollout.releaseCommand.attempts,
+        },
+      } : {}),
       ...(rollout.approve === 'after-first-batch' ? {
         approve: 'after-first-batch' as const,
         approveTimeoutMs: rollout.approveTimeout === undefined ? undefined : duration('rollout.approveTimeout', rollout.approveTimeout),

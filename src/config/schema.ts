@@ -75,6 +75,17 @@ export const environmentSchema = z
         settleDelay: z.union([z.literal('auto'), duration]).default('auto'),
         settleMargin: duration.default('5s'),
         bake: duration.default('0s'),
+        // Run once per rollout, after staging and before the first detach (database migrations, say).
+        releaseCommand: z
+          .object({
+            service: name,
+            command: name,
+            timeout: duration.default('10m'),
+            on: name.optional(),
+            attempts: z.number().int().min(1).max(10).default(1), // a migration is not always idempotent
+          })
+          .strict()
+          .optional(),
         // Canary: after the first batch is deployed and settled, wait for `deploy approve <env>`.
         approve: z.enum(['none', 'after-first-batch']).default('none'),
         approveTimeout: duration.optional(),

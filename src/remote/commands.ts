@@ -129,6 +129,14 @@ export function pullStaged(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles'
   return composeIn(remote, 'pull', dir);
 }
 
+/**
+ * The release command: a one-off container of `service` from the staged release (its files, its image), with
+ * no TTY. `command` is the operator's own shell words, as in a Procfile. Output interleaves stdout and stderr.
+ */
+export function releaseCommand(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, dir: string, service: string, command: string): string {
+  return `${composeIn(remote, `run --rm -T ${shq(service)} ${command}`, dir)} 2>&1`;
+}
+
 /** Delete abandoned partial uploads and old releases, keeping the newest `keep` and whatever `current` points to. */
 export function pruneReleases(remote: Pick<RemoteSpec, 'remoteDir' | 'keepReleases'>): string {
   const dir = shq(releasesDir(remote));

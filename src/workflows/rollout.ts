@@ -21,7 +21,9 @@ import {
 import type { DeployActivities } from '../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, RolloutInput } from '../types';
 import { decodeIndices, dropletAt, encodeIndices, groupByRelease, ungroup } from '../compact';
-import { formatMs, makeReleaseId, settleDelayMs } from '../rollout-plan';
+import { formatMs, makeReleaseId, releaseDir as releaseDirOf, settleDelayMs } from '../rollout-plan';
+import type { ReleaseCommandResult } from '../activities/release';
+import type { ReleaseCommandRecord } from '../rollout-status';
 import { findDetail } from '../failure-details';
 import { renderCurrentDetails } from '../status-text';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
@@ -158,7 +160,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       currentBatch: c ? (inFlight.size ? batchOf(Math.min(...inFlight.keys())) : c.nextBatch - 1) : -1,
       settleDelayMs: c?.settleDelayMs ?? 0,
       droplets: [...visible].sort((a, b) => a - b).map(row),
-      warnings: c?.warnings ?? [], message: message ?? c?.message, needsAttention: c?.needsAttention ?? [], runs: (c?.runs ?? 0) + 1,
+      warnings: c?.warnings ?? [], message: message ?? c?.message, releaseCommand: c?.releaseCommand, needsAttention: c?.needsAttention ?? [], runs: (c?.runs ?? 0) + 1,
     };
   }
   /** The Web UI's "current details": the progress table an operator looks for first. */
@@ -349,7 +351,41 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     publish();
   }
 
-  // 3. Batches.
+  // 3. The release command (migrations, say): once, on one droplet, from the staged release, before any detach.
+  const rc = plan.rollout.releaseCommand;
+  if (rc && carry.staged && !carry.releaseCommand && !carry.failure && !carry.abortRequested) {
+    const on = rc.on ? Math.max(0, fleet.names.indexOf(rc.on)) : 0; // preflight refused an unknown name
+    const record: ReleaseCommandRecord = { droplet: fleet.names[on], command: rc.command, startedAt: Date.now() };
+    carry.releaseCommand = record; // set before it runs: a later run never starts it a second time
+    phase = 'release-command';
+    publish();
+    const { runReleaseCommand } = proxyActivities<DeployActivities>({
+      startToCloseTimeout: rc.timeoutMs, heartbeatTimeout: '30s',
+      // One attempt unless configured: a migration is not always idempotent.
+      retry: { maximumAttempts: rc.attempts, initialInterval: '2s' },
+    });
+    batchScope = new CancellationScope();
+    try {
+      const r = await batchScope.run(() => runReleaseCommand({
+        droplet: dropletAt(fleet, on), remote: plan.remote, secrets: plan.secrets, releaseDir: releaseDirOf(plan.remote, carry.releaseId), service: rc.service, command: rc.command,
+      }));
+      Object.assign(record, { endedAt: Date.now(), ok: true, exitCode: r.exitCode, output: r.output });
+    } catch (err) {
+      const detail = findDetail<ReleaseCommandResult>(err, (v) => 'output' in v);
+      const lost = !detail && /timed? ?out|heartbeat/i.test(`${messageOf(err)} ${(err as Error).message}`);
+      const why = lost
+        ? `the release command on ${record.droplet} did not report back (worker lost or timed out): it may have run in part or in full; check before starting another rollout`
+        : messageOf(err);
+      Object.assign(record, { endedAt: Date.now(), ok: false, exitCode: detail?.exitCode, output: detail?.output, error: why });
+      if (!carry.abortRequested) carry.failure = `${why}; stopped before any droplet was detached`;
+    } finally {
+      batchScope = undefined;
+    }
+    if (!carry.failure && !carry.abortRequested) phase = 'deploying';
+    publish();
+  }
+
+  // 4. Batches.
   if (carry.phase === 'deploying' && !carry.failure) {
     for (; carry.nextBatch < batchCount(); ) {
       const b = carry.nextBatch;
@@ -428,7 +464,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     carry.stopped = true;
   }
 
-  // 4. Outcome, and the rollback it calls for.
+  // 5. Outcome, and the rollback it calls for.
   const attention = () => (carry.needsAttention.length ? ` NEEDS ATTENTION (detached): ${carry.needsAttention.join(', ')}.` : '');
   const wantRollback = carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort
     : Boolean(carry.failure) && (plan.rollout.onFailure === 'rollback' || carry.forceRollback === true) && deployed.size > 0);

@@ -106,3 +106,18 @@ test('healthCheck.compose alone (no URL) gates a good release: every droplet dep
   assertNoFailedRequests(traffic);
   await assertFleet(stack, all('v8'));
 });
+
+test('a release command runs exactly once, on the first droplet, from the new release, before any detach', async () => {
+  const marker = "sh -c 'echo migrated by $$HOSTNAME >> /data/migrations.log'";
+  const changes = membershipChanges();
+  const r = await rollout(stack, 'v9', { releaseCommand: { service: 'app', command: marker } });
+  await r.waitFor((s) => s.releaseCommand?.ok === true && membershipChanges() === changes);
+  const { result, traffic, status } = await r.finish();
+  assert.equal(result?.status, 'succeeded', result?.message);
+  assertNoFailedRequests(traffic);
+  assert.equal(status.releaseCommand?.droplet, 'web-1');
+  assert.equal(status.releaseCommand?.exitCode, 0);
+  const logs = await Promise.all(stack.fleet.hosts.map((h) => h.engine.docker(['run', '--rm', '-v', `${VOLUME}:/data`, '--entrypoint', 'sh', `${stack.fleet.registry.server}/sample-app:v9`, '-c', 'cat /data/migrations.log 2>/dev/null || true'])));
+  assert.equal(logs[0].trim().split('\n').filter(Boolean).length, 1, 'one run on web-1');
+  assert.deepEqual(logs.slice(1).map((l) => l.trim()), ['', '', ''], 'none elsewhere');
+});

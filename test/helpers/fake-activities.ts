@@ -179,6 +179,10 @@ export class FakeFleet {
         await this.enter('pollHealth', droplet.name, release ?? 'any');
         return { probes: 3, elapsedMs: 10 };
       },
+      runReleaseCommand: async ({ droplet, command }: { droplet: DropletTarget; command: string }) => {
+        await this.enter('runReleaseCommand', droplet.name, command);
+        return { exitCode: 0, output: [`ran ${command}`], durationMs: 5 };
+      },
       sendNotification: async ({ event }: { event: string }) => {
         this.calls.push(`notify ${event}`);
         this.fail('sendNotification', 'webhook', undefined, false);
