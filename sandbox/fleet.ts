@@ -55,7 +55,7 @@ export interface Fleet {
   releases(): Promise<Record<string, string | null>>;
   /** Droplets the fake API lists as LB members. */
   attached(): string[];
-  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides (and `healthCheck`) and extra files. */
+  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides (and `healthCheck`, `notify`) and extra files. */
   writeConfig(overrides?: Record<string, unknown>, extraFiles?: { from: string; to: string }[]): string;
   stop(): Promise<void>;
 }
@@ -123,7 +123,8 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       prod.registry.server = reg.server;
       for (const f of prod.files) f.from = path.join(path.dirname(SAMPLE_CONFIG), f.from);
       prod.files.push(...extraFiles);
-      const { healthCheck: health, ...rollout } = overrides as { healthCheck?: Record<string, unknown> };
+      const { healthCheck: health, notify, ...rollout } = overrides as { healthCheck?: Record<string, unknown>; notify?: Record<string, unknown> };
+      if (notify) prod.notify = notify;
       prod.rollout = { ...prod.rollout, ...rollout };
       prod.healthCheck = Object.fromEntries(Object.entries({ ...prod.healthCheck, ...health }).filter(([, v]) => v !== null)); // null drops a key
       writeFileSync(file, stringify(doc));

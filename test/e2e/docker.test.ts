@@ -3,6 +3,9 @@
 // run Compose v1 next to ones that run v2. Real engines, real registry, steady load through HAProxy.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { main } from '../../src/client';
 import type { Stack } from '../../sandbox/stack';
 import { all, assertFleet, assertNoFailedRequests, e2eStack, rollout, WORKFLOW_ID } from '../helpers/e2e';
 
@@ -120,4 +123,37 @@ test('a release command runs exactly once, on the first droplet, from the new re
   const logs = await Promise.all(stack.fleet.hosts.map((h) => h.engine.docker(['run', '--rm', '-v', `${VOLUME}:/data`, '--entrypoint', 'sh', `${stack.fleet.registry.server}/sample-app:v9`, '-c', 'cat /data/migrations.log 2>/dev/null || true'])));
   assert.equal(logs[0].trim().split('\n').filter(Boolean).length, 1, 'one run on web-1');
   assert.deepEqual(logs.slice(1).map((l) => l.trim()), ['', '', ''], 'none elsewhere');
+});
+
+test('a canary approved from the CLI, with every event posted to a webhook in order', async () => {
+  const events: string[] = [];
+  const hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      events.push((JSON.parse(body) as { event: string }).event);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  await stack.stopWorker();
+  await stack.startWorker({ DEPLOY_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` });
+  try {
+    const r = await rollout(stack, 'v10', { approve: 'after-first-batch', notify: { webhookUrlEnv: 'DEPLOY_WEBHOOK_URL' } });
+    const waiting = await r.waitFor((s) => s.phase === 'awaiting-approval');
+    assert.deepEqual(waiting.droplets.map((d) => d.state), ['deployed', 'pending', 'pending', 'pending']);
+    const out: string[] = [];
+    const code = await main(['approve', 'production', '--app', 'sample-app'], (l) => out.push(l), (l) => out.push(l));
+    assert.equal(code, 0, out.join('\n'));
+    assert.match(out.join('\n'), /approved: sample-app production continues with batch 2 of 4/);
+    const { result, traffic } = await r.finish();
+    assert.equal(result?.status, 'succeeded', result?.message);
+    assertNoFailedRequests(traffic);
+    await assertFleet(stack, all('v10'));
+    assert.deepEqual(events, ['started', 'awaiting-approval', 'succeeded']);
+  } finally {
+    hook.close();
+    await stack.stopWorker();
+    await stack.startWorker();
+  }
 });
