@@ -9,7 +9,7 @@ import { runReport } from './cli/report';
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
   try {
     const args = parseCli(argv);
-    if (args.verb === 'start') return await runStart(args, out);
+    if (args.verb === 'start' || args.verb === 'rollback') return await runStart(args, out);
     if (args.verb === 'report') return await runReport(args, out);
     return await runControl(args, out);
   } catch (e) {

@@ -132,6 +132,8 @@ export interface RolloutCarry {
   failure?: string;
   message?: string;
   stopped?: boolean;
+  /** `deploy rollback`: each droplet's target (null: it already runs it). */
+  targets?: ReleaseGroup[];
   /** The release command's run (once per rollout): where, how it ended, the tail of its output. */
   releaseCommand?: ReleaseCommandRecord;
   /** The canary batch was approved (or needs no approval any more). */

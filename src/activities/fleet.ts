@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { toFailure, withHeartbeat } from './deps';
 import { filesDigest, remoteActivities } from './remote';
+import type { KeptReleases } from '../remote/commands';
 import { mapPool } from './pool';
 import { healthActivities } from './health';
 import { HostKeyError, SshConnectError } from '../remote/port';
@@ -10,12 +11,37 @@ import type { EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '
 import { compactFleet, groupByRelease, type CompactFleet, type ReleaseGroup } from '../compact';
 import { planBatches } from '../rollout-plan';
 
+/** `deploy rollback`: back to what each droplet ran before the last deploy, or to the newest kept `to`. */
+export interface RollbackRequest {
+  to?: string;
+}
+
+/**
+ * Where `deploy rollback` takes one droplet: a kept release directory, null when it already runs it (nothing to
+ * do), or undefined after adding the reason it cannot to `problems`.
+ */
+export function rollbackTarget(name: string, current: PreviousRelease | null, releases: KeptReleases, request: RollbackRequest, problems: string[]): PreviousRelease | null | undefined {
+  const kept = releases.kept.map((k) => k.release).filter((r, i, all) => all.indexOf(r) === i).slice(0, 5).join(', ') || 'none';
+  const target = request.to
+    ? releases.kept.find((k) => k.release === request.to)
+    : releases.kept.find((k) => k.releaseDir === releases.before);
+  if (!target) {
+    problems.push(request.to
+      ? `${name} keeps no release ${request.to} (kept: ${kept})`
+      : `${name} has no record of the release it ran before its last deploy (deployed by an older version, or never deployed); name one with --to <tag> (kept: ${kept})`);
+    return undefined;
+  }
+  return current?.releaseDir === target.releaseDir ? null : target;
+}
+
 export interface PreflightReport {
   filesDigest: string;
   warnings: string[];
   current: Record<string, PreviousRelease | null>;
   /** droplet name → "v2 2.29.0" or "v1 1.29.2": the Compose each droplet will be driven with. */
   compose?: Record<string, string>;
+  /** `deploy rollback`: where each droplet goes (null: it already runs that release). */
+  targets?: Record<string, PreviousRelease | null>;
 }
 
 /** What the rollout keeps of its plan: O(N) only as compact arrays and ranges (a 10,000-droplet fleet stays small). */
@@ -28,6 +54,8 @@ export interface RolloutPlanReport {
   warnings: string[];
   /** What each droplet ran before, as preflight saw it. */
   previous: ReleaseGroup[];
+  /** `deploy rollback`: each droplet's target (null: already there). */
+  targets?: ReleaseGroup[];
 }
 
 /** The fleet in batch order and what preflight found, in the compact form the rollout keeps. */
@@ -39,6 +67,7 @@ export function compactPlan(fleet: Fleet, report: PreflightReport, batchSize: nu
     filesDigest: report.filesDigest,
     warnings: report.warnings,
     previous: groupByRelease(ordered.map((d, i) => [i, report.current[d.name] ?? null])),
+    ...(report.targets ? { targets: groupByRelease(ordered.map((d, i) => [i, report.targets?.[d.name] ?? null])) } : {}),
   };
 }
 
@@ -46,6 +75,8 @@ export interface RolloutPreview {
   fleet: CompactFleet;
   loadBalancer?: LoadBalancerInfo;
   problems: string[];
+  /** `deploy rollback`: each droplet's target (null: it already runs it). */
+  targets?: Record<string, PreviousRelease | null>;
 }
 
 const accessOf = (plan: EnvironmentPlan) => ({ apiUrl: plan.apiUrl, secrets: plan.secrets });
@@ -98,13 +129,23 @@ export function fleetActivities(deps: ActivityDeps) {
     resolveFleet,
 
     /** What the operator's plan shows, resolved where the token is (the worker): the fleet and what refuses it. */
-    async previewRollout({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }): Promise<RolloutPreview> {
+    async previewRollout({ plan, batchSize, rollback }: { plan: EnvironmentPlan; batchSize: number; rollback?: RollbackRequest }): Promise<RolloutPreview> {
       const fleet = await resolveFleet({ plan });
-      return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: fleetProblems(plan, fleet, batchSize) };
+      const problems = fleetProblems(plan, fleet, batchSize);
+      if (!rollback || problems.length) return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems };
+      // A rollback's plan names each droplet's target: that needs a look at the droplets (preflight).
+      try {
+        const report = await acts.preflight({ plan, fleet, batchSize, rollback });
+        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: [], targets: report.targets ?? {} };
+      } catch (err) {
+        const refusal = err instanceof ApplicationFailure && err.type === 'PreflightRefused';
+        if (!refusal) throw err;
+        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: err.message.split('\n').slice(1).map((l) => l.replace(/^\s*- /, '')) };
+      }
     },
 
     /** Everything that can be checked before any droplet is touched; refuses with every reason at once. */
-    async preflight({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }): Promise<PreflightReport> {
+    async preflight({ plan, fleet, batchSize, rollback }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number; rollback?: RollbackRequest }): Promise<PreflightReport> {
       const problems = fleetProblems(plan, fleet, batchSize);
       const warnings: string[] = [];
       try {
@@ -122,6 +163,7 @@ export function fleetActivities(deps: ActivityDeps) {
         problems.push(`cannot read the files to upload: ${(err as Error).message}`);
       }
       const current: Record<string, PreviousRelease | null> = {};
+      let targets: Record<string, PreviousRelease | null> | undefined;
       const compose: Record<string, string> = {};
       if (problems.length === 0) {
         // Droplets are looked at concurrently (as many as are staged at once); findings are reported in fleet order.
@@ -144,9 +186,14 @@ export function fleetActivities(deps: ActivityDeps) {
             return;
           }
           current[droplet.name] = look.previous;
+          if (rollback) {
+            const target = rollbackTarget(droplet.name, look.previous, look.releases, rollback, problems);
+            if (target !== undefined) (targets ??= {})[droplet.name] = target;
+          }
           compose[droplet.name] = look.compose;
           if (!look.previous) warnings.push(`${droplet.name} has no ${plan.remote.remoteDir}/current release: a failure there cannot be rolled back`);
-          if (!look.probe.ok && look.previous) problems.push(`${droplet.name} is unhealthy before the rollout (${look.probe.detail}); fix it first`);
+          // A rollback is what an unhealthy droplet may need: said, not refused.
+          if (!look.probe.ok && look.previous) (rollback ? warnings : problems).push(`${droplet.name} is unhealthy before the rollout (${look.probe.detail})${rollback ? '' : '; fix it first'}`);
         });
       }
       if (!fleet.loadBalancer) warnings.push(`${plan.env} has no load balancer: each droplet serves errors while it restarts (acceptDowntime is set)`);
@@ -158,13 +205,13 @@ export function fleetActivities(deps: ActivityDeps) {
           nonRetryable: true,
         }));
       }
-      return { filesDigest: digest, warnings, current, compose };
+      return { filesDigest: digest, warnings, current, compose, ...(targets ? { targets } : {}) };
     },
 
     /** Resolve the fleet and preflight it in one step, and hand the rollout only the compact result. */
-    async planRollout({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }): Promise<RolloutPlanReport> {
+    async planRollout({ plan, batchSize, rollback }: { plan: EnvironmentPlan; batchSize: number; rollback?: RollbackRequest }): Promise<RolloutPlanReport> {
       const fleet = await resolveFleet({ plan });
-      return compactPlan(fleet, await acts.preflight({ plan, fleet, batchSize }), batchSize);
+      return compactPlan(fleet, await acts.preflight({ plan, fleet, batchSize, rollback }), batchSize);
     },
   };
   return acts;

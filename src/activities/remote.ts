@@ -97,10 +97,14 @@ export function remoteActivities(deps: ActivityDeps) {
     },
 
     /** Preflight's look at a droplet, in one SSH round trip: what runs now, and which Compose it has. */
-    async inspectDroplet(input: RemoteInput): Promise<{ previous: PreviousRelease | null; compose: string }> {
+    async inspectDroplet(input: RemoteInput): Promise<{ previous: PreviousRelease | null; compose: string; releases: commands.KeptReleases }> {
       return withSession(deps, input, async (s) => {
-        const out = await run(s, input.droplet, 'inspect the droplet', `${commands.readCurrentRelease(input.remote)}; ${commands.detectCompose()}`);
-        return { previous: commands.parseCurrentRelease(input.remote, out), compose: /^compose=(.+)$/m.exec(out)?.[1] ?? 'unknown' };
+        const out = await run(s, input.droplet, 'inspect the droplet',
+          `${commands.readCurrentRelease(input.remote)}; ${commands.listKeptReleases(input.remote)}; ${commands.detectCompose()}`);
+        return {
+          previous: commands.parseCurrentRelease(input.remote, out), compose: /^compose=(.+)$/m.exec(out)?.[1] ?? 'unknown',
+          releases: commands.parseKeptReleases(input.remote, out),
+        };
       });
     },
 
@@ -137,8 +141,8 @@ export function remoteActivities(deps: ActivityDeps) {
      * Point `current` at a staged release and start it, in one round trip (the images are already on the droplet,
      * so `up` pulls nothing): the whole restart while a droplet is out of the load balancer.
      */
-    async switchRelease(input: RemoteInput & { releaseDir: string }): Promise<void> {
-      await withSession(deps, input, (s) => run(s, input.droplet, 'switch and start', commands.switchAndStart(input.remote, input.releaseDir)));
+    async switchRelease(input: RemoteInput & { releaseDir: string; recordPrevious?: boolean }): Promise<void> {
+      await withSession(deps, input, (s) => run(s, input.droplet, 'switch and start', commands.switchAndStart(input.remote, input.releaseDir, input.recordPrevious)));
     },
 
     /** Best effort after success: old release directories and, if asked, dangling images. */

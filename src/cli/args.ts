@@ -13,6 +13,7 @@ export class HelpRequested extends Error {
 const LINES: Record<string, string> = {
   start: 'npm run start-deploy -- <env> [--config <file>] [--release <tag>] [--batch-size N] [--dry-run] [--detach] [--json]',
   control: 'npm run deploy -- status|watch|pause|resume|approve|abort <env> [--config <file> | --app <app>] [--rollback] [--json]',
+  rollback: 'npm run deploy -- rollback <env> [--to <tag>] [--config <file>] [--dry-run] [--detach] [--json]',
   history: 'npm run deploy -- history <env> [--config <file> | --app <app>] [--limit N] [--json]',
   report: 'npm run deploy -- report <workflow-id> [--svg <file>]',
 };
@@ -22,6 +23,7 @@ const OPTIONS: Record<string, string> = {
   app: '  --app <app>        the app\'s name instead of a config file (control verbs need only app and environment)',
   release: '  --release <tag>    image tag to deploy (default: the environment\'s "release" in the config)',
   'batch-size': '  --batch-size N     droplets updated at once (default: rollout.batchSize)',
+  to: '  --to <tag>         with rollback: the newest kept release with this tag, instead of the one before the last rollout',
   approve: '  --approve-after-first-batch   a canary: after the first batch, wait for "deploy approve <env>"',
   'dry-run': '  --dry-run          resolve the fleet and print the plan (on the worker); change nothing',
   detach: '  --detach           start the rollout and return; follow it later with "deploy status"',
@@ -38,6 +40,7 @@ const VERB_HELP: Record<string, { line: string; options: string[]; what: string 
   pause: { line: 'npm run deploy -- pause <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Stop before the next batch; the batch in flight finishes.' },
   resume: { line: 'npm run deploy -- resume <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Continue a paused rollout.' },
   abort: { line: 'npm run deploy -- abort <env> [--config <file> | --app <app>] [--rollback]', options: ['config', 'app', 'rollback', 'json'], what: 'Stop now: droplets in flight are restored and re-attached.' },
+  rollback: { line: LINES.rollback, options: ['config', 'to', 'dry-run', 'detach', 'json'], what: 'Return every droplet to the release it ran before the last rollout (or to the newest kept --to <tag>), from the release directories kept on the droplets, through the same zero-downtime saga. --dry-run shows where each droplet would go.' },
   approve: { line: 'npm run deploy -- approve <env> [--config <file> | --app <app>]', options: ['config', 'app', 'json'], what: 'Let a canary rollout (rollout.approve: after-first-batch) go on after its first batch.' },
   history: { line: LINES.history, options: ['config', 'app', 'limit', 'json'], what: 'Past rollouts of the environment, newest first.' },
   report: { line: LINES.report, options: ['svg'], what: 'A rollout\'s step timeline, as text (and as SVG with --svg).' },
@@ -53,12 +56,14 @@ export function verbUsage(verb: string): string {
 
 export const USAGE = `usage:
   ${LINES.start}
+  ${LINES.rollback}
   ${LINES.control}
   ${LINES.history}
   ${LINES.report}
 
   --config <file>    deploy configuration (default ./deploy.config.yaml)
   --app <app>        with status|watch|pause|resume|approve|abort|history: the app's name instead of a config file
+  --to <tag>         with rollback: go to the newest kept release with this tag
   --approve-after-first-batch   with start: wait for "deploy approve <env>" after the first batch (a canary)
   --release <tag>    image tag to deploy (default: the environment's "release" in the config)
   --batch-size N     droplets updated at once (default: rollout.batchSize)
@@ -71,13 +76,15 @@ export const USAGE = `usage:
 
 ${EXIT_CODES}`;
 
-export type Verb = 'start' | 'status' | 'watch' | 'history' | 'report' | 'pause' | 'resume' | 'approve' | 'abort';
-const VERBS: Verb[] = ['start', 'status', 'watch', 'history', 'report', 'pause', 'resume', 'approve', 'abort'];
+export type Verb = 'start' | 'rollback' | 'status' | 'watch' | 'history' | 'report' | 'pause' | 'resume' | 'approve' | 'abort';
+const VERBS: Verb[] = ['start', 'rollback', 'status', 'watch', 'history', 'report', 'pause', 'resume', 'approve', 'abort'];
 
 export interface CliArgs {
   verb: Verb;
   env: string;
   config: string;
+  /** rollback: the newest kept release with this tag instead of the one before the last rollout. */
+  to?: string;
   /** start: wait for approval after the first batch, whatever the config says. */
   approveAfterFirstBatch?: boolean;
   /** The app's name given on the command line: control verbs then need no config file. */
@@ -102,6 +109,7 @@ export function parseCli(argv: string[]): CliArgs {
         config: { type: 'string', short: 'c' },
         app: { type: 'string' },
         'approve-after-first-batch': { type: 'boolean', default: false },
+        to: { type: 'string' },
         release: { type: 'string', short: 'r' },
         'batch-size': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
@@ -122,8 +130,9 @@ export function parseCli(argv: string[]): CliArgs {
   if (!verb || !VERBS.includes(verb as Verb)) throw new UsageError(verb ? `unknown command "${verb}"` : 'missing command');
   if (!env) throw new UsageError(verb === 'report' ? 'missing workflow ID (for example: rollout-sample-app.production)' : 'missing environment name (for example: production)');
   if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
+  if (values.to !== undefined && verb !== 'rollback') throw new UsageError('--to is for rollback');
   if (values.app !== undefined) {
-    if (verb === 'start' || verb === 'report') throw new UsageError(`--app is for status, watch, pause, resume, abort and history; ${verb} reads the config`);
+    if (verb === 'start' || verb === 'rollback' || verb === 'report') throw new UsageError(`--app is for status, watch, pause, resume, approve, abort and history; ${verb} reads the config`);
     if (!/^[a-z0-9][a-z0-9-]*$/.test(values.app)) throw new UsageError(`--app must be an app name (lower-case letters, digits and "-"), got "${values.app}"`);
   }
   let batchSize: number | undefined;
@@ -141,6 +150,7 @@ export function parseCli(argv: string[]): CliArgs {
     config: values.config ?? 'deploy.config.yaml',
     app: values.app,
     approveAfterFirstBatch: values['approve-after-first-batch'] ?? false,
+    to: values.to,
     release: values.release,
     batchSize,
     dryRun: values['dry-run'] ?? false,

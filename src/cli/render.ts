@@ -62,3 +62,14 @@ export function progressLines(prev: RolloutStatus | undefined, next: RolloutStat
   }
   return out;
 }
+
+/** `deploy rollback`'s plan: where each droplet goes, from the releases kept on it. */
+export function renderRollbackPlan(plan: EnvironmentPlan, fleet: Fleet, targets: Record<string, PreviousRelease | null>, problems: string[]): string {
+  const lines = [`Rollback plan: ${plan.app} → ${plan.env}, ${plan.rollout.batchSize} at a time, each droplet to the release it ran before its last deploy`];
+  for (const d of fleet.droplets) {
+    const t = targets[d.name];
+    lines.push(`  ${d.name.padEnd(12)} ${t === undefined ? '?' : t === null ? 'already there: left alone' : `→ ${t.release} (${t.releaseDir})`}`);
+  }
+  for (const p of problems) lines.push(`  REFUSED: ${p}`);
+  return lines.join('\n');
+}

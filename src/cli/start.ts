@@ -10,7 +10,7 @@ import type { EnvironmentPlan, Fleet } from '../types';
 import type { RolloutPreview } from '../activities/fleet';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
-import { renderPlan } from './render';
+import { renderPlan, renderRollbackPlan } from './render';
 import { follow } from './follow';
 import { locateRollout } from './locate';
 
@@ -21,18 +21,20 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
   const config = readConfigFile(args.config);
   // The files are read by the worker (its preflight names any that are missing), not on this machine.
   const plan = resolveEnvironment(args.config, config, args.env, { checkFiles: false });
-  const release = chooseRelease(args.config, config.environments[args.env], args.env, args.release);
+  const rollback = args.verb === 'rollback' ? { ...(args.to ? { to: args.to } : {}) } : undefined;
+  // A rollback's "release" is a label: each droplet goes to its own recorded release.
+  const release = rollback ? (args.to ?? 'previous release') : chooseRelease(args.config, config.environments[args.env], args.env, args.release);
   if (args.batchSize) plan.rollout.batchSize = args.batchSize;
   if (args.approveAfterFirstBatch) plan.rollout.approve = 'after-first-batch';
 
   const workflowId = rolloutWorkflowId(plan.app, plan.env);
   const { client, namespace, close } = await connectClient();
   try {
-    const preview = await previewOnWorker(client, plan);
+    const preview = await previewOnWorker(client, plan, rollback);
     const fleet: Fleet = { droplets: preview.fleet.ids.map((_, i) => dropletAt(preview.fleet, i)), loadBalancer: preview.loadBalancer };
     const problems = preview.problems;
-    if (args.json) out(JSON.stringify({ event: 'plan', app: plan.app, env: plan.env, release, fleet, problems }));
-    else out(renderPlan(plan, fleet, release, problems));
+    if (args.json) out(JSON.stringify({ event: 'plan', app: plan.app, env: plan.env, release, fleet, problems, ...(rollback ? { targets: preview.targets } : {}) }));
+    else out(rollback ? renderRollbackPlan(plan, fleet, preview.targets ?? {}, problems) : renderPlan(plan, fleet, release, problems));
     if (problems.length) throw new CliError(`refusing to start: ${problems.length} problem(s) above`, 2);
     if (args.dryRun) {
       if (!args.json) out('dry run: nothing was changed.');
@@ -47,10 +49,10 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
       await client.workflow.start('rolloutWorkflow', {
         taskQueue: taskQueue(),
         workflowId,
-        args: [{ plan, release }],
+        args: [{ plan, release, ...(rollback ? { rollback } : {}) }],
         workflowIdConflictPolicy: 'FAIL', // the deploy lock: one rollout per app+environment
         typedSearchAttributes: deploySearchAttributes(plan.app, plan.env, release),
-        staticSummary: `rollout ${plan.app} ${plan.env} → ${release}`,
+        staticSummary: rollback ? `rollback ${plan.app} ${plan.env} → ${release}` : `rollout ${plan.app} ${plan.env} → ${release}`,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) throw refuseLocked(workflowId);
@@ -68,7 +70,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
 }
 
 /** The fleet and its problems, from a short workflow on the worker; a clear refusal when no worker answers. */
-async function previewOnWorker(client: Client, plan: EnvironmentPlan): Promise<RolloutPreview> {
+async function previewOnWorker(client: Client, plan: EnvironmentPlan, rollback?: { to?: string }): Promise<RolloutPreview> {
   const queue = taskQueue();
   const pollers = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace, taskQueue: { name: queue }, taskQueueType: 1, // workflow tasks
@@ -81,7 +83,7 @@ async function previewOnWorker(client: Client, plan: EnvironmentPlan): Promise<R
     return await client.workflow.execute('previewRolloutWorkflow', {
       taskQueue: queue,
       workflowId: `preview-${plan.app}.${plan.env}-${Date.now()}`,
-      args: [{ plan, batchSize: plan.rollout.batchSize }],
+      args: [{ plan, batchSize: plan.rollout.batchSize, ...(rollback ? { rollback } : {}) }],
       workflowExecutionTimeout: PREVIEW_TIMEOUT_MS,
       staticSummary: `plan ${plan.app} ${plan.env}`,
     }) as RolloutPreview;

@@ -118,10 +118,43 @@ export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFile
   ];
 }
 
-/** Switch `current` to a release directory and start it, holding the start lock across both. */
-export function switchAndStart(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, targetDir: string): string {
+/**
+ * Switch `current` to a release directory and start it. A deploy (`recordPrevious`) also points `previous` at
+ * what ran before, which `deploy rollback` returns to; restores and rollbacks leave `previous` alone.
+ */
+export function switchAndStart(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, targetDir: string, recordPrevious = false): string {
   const up = startRelease(remote)[1];
-  return `set -e; (${activateRelease(remote, targetDir)}); ${up}`; // the subshell keeps the cwd for the relative cd
+  const root = shq(remote.remoteDir);
+  const remember = recordPrevious
+    ? `(cd ${root}; old="$(readlink current 2>/dev/null || true)"; new=${shq(relativeTo(remote, targetDir))}; ` +
+      `if [ -n "$old" ] && [ "$old" != "$new" ]; then ln -sfn "$old" .previous-next; mv -T .previous-next previous; fi); `
+    : '';
+  return `set -e; ${remember}(${activateRelease(remote, targetDir)}); ${up}`; // the subshells keep the cwd for the relative cd
+}
+
+function relativeTo(remote: Pick<RemoteSpec, 'remoteDir'>, dir: string): string {
+  return dir.startsWith(`${remote.remoteDir}/`) ? dir.slice(remote.remoteDir.length + 1) : dir;
+}
+
+/** What `deploy rollback` chooses from: "before=<dir>" (what ran before the last deploy) and "kept=<dir> <tag>", newest first. */
+export function listKeptReleases(remote: Pick<RemoteSpec, 'remoteDir'>): string {
+  const prev = shq(`${remote.remoteDir}/previous`);
+  return `(if [ -L ${prev} ]; then printf 'before=%s\n' "$(readlink ${prev})"; fi; cd ${shq(releasesDir(remote))} 2>/dev/null && ` +
+    `ls -1t | grep -v '^${PARTIAL_PREFIX.replace('.', '\\.')}' | while read -r d; do printf 'kept=%s %s\n' "$d" "$(cat "$d/${RELEASE_FILE}" 2>/dev/null)"; done; true)`;
+}
+
+export interface KeptReleases {
+  /** The release directory `current` pointed to before the last deploy switched it, if recorded. */
+  before?: string;
+  /** Complete release directories, newest first. */
+  kept: { release: string; releaseDir: string }[];
+}
+
+export function parseKeptReleases(remote: Pick<RemoteSpec, 'remoteDir'>, stdout: string): KeptReleases {
+  const abs = (d: string) => (d.startsWith('/') ? d : `${remote.remoteDir}/${d}`);
+  const before = /^before=(.+)$/m.exec(stdout)?.[1]?.trim();
+  const kept = [...stdout.matchAll(/^kept=(\S+) ?(.*)$/gm)].map((m) => ({ releaseDir: `${releasesDir(remote)}/${m[1]}`, release: m[2].trim() || 'unknown' }));
+  return { before: before ? abs(before) : undefined, kept };
 }
 
 /** Pull a staged release's images from inside its own directory (not `current`): nothing running changes. */

@@ -108,7 +108,8 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const staged = input.staged === true;
   /** Point `current` at a release and start it: one round trip when staged, else switch, then start (which pulls). */
   const switchTo = async (dir: string, release: string, restore: boolean, summary: string) => {
-    if (staged) return call('switchRelease', policy.start, `${summary} and start it`, true, { ...remoteInput, releaseDir: dir });
+    // A deploy's forward switch remembers what ran before (for `deploy rollback`); restores and rollbacks do not.
+    if (staged) return call('switchRelease', policy.start, `${summary} and start it`, true, { ...remoteInput, releaseDir: dir, ...(restore ? {} : { recordPrevious: true }) });
     await call('activateRelease', policy.record, summary, false, { ...remoteInput, releaseDir: dir });
     await call('startRelease', policy.start, restore ? `restart ${release} on ${name}` : `start ${release} on ${name}`, true, { ...remoteInput, restore });
   };

@@ -11,6 +11,6 @@ const { previewRollout } = proxyActivities<DeployActivities>({
   retry: { maximumAttempts: 4, initialInterval: '1s', maximumInterval: '10s' },
 });
 
-export async function previewRolloutWorkflow(input: { plan: EnvironmentPlan; batchSize: number }): Promise<RolloutPreview> {
+export async function previewRolloutWorkflow(input: { plan: EnvironmentPlan; batchSize: number; rollback?: { to?: string } }): Promise<RolloutPreview> {
   return previewRollout(input);
 }

@@ -219,12 +219,14 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   if (!c) {
     try {
       phase = 'preflight';
-      const planned = await planRollout({ plan, batchSize });
+      const planned = await planRollout({ plan, batchSize, ...(input.rollback ? { rollback: input.rollback } : {}) });
       c = {
         startedAt: workflowInfo().startTime.getTime(), releaseId: makeReleaseId(release, workflowInfo().startTime), phase: 'deploying',
         fleet: planned.fleet, loadBalancer: planned.loadBalancer, settleDelayMs: settleDelayMs(plan.rollout, planned.loadBalancer),
         filesDigest: planned.filesDigest, warnings: planned.warnings, previous: planned.previous,
         nextBatch: 0, ...pending, deployed: [], ended: [], rolledBack: '', reports: [], needsAttention: [], failedThenResumed: [], runs: 0,
+        // A rollback returns to kept release directories: nothing to stage, the switch is one round trip.
+        ...(input.rollback ? { staged: true, targets: planned.targets ?? [] } : {}),
       };
     } catch (err) {
       return finish('failed', messageOf(err), true);
@@ -293,6 +295,18 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     }
   }
 
+  // `deploy rollback`: each droplet to its own target, through the rollback saga; one already there is left alone.
+  let targets: Map<number, PreviousRelease | null> | undefined;
+  const rollBackOne = async (i: number): Promise<boolean> => {
+    targets ??= ungroup(carry.targets ?? []);
+    const target = targets.get(i) ?? null;
+    if (!target) {
+      ended.set(i, { state: 'skipped', note: `${fleet.names[i]} already runs the release to go back to` });
+      return true;
+    }
+    return runChild(i, 'rollback', target.release, target);
+  };
+
   /** The min-attached guard, re-checked before each batch against droplets left detached. */
   const capacityAllows = (size: number) => !lb || fleet.ids.length - carry.needsAttention.length - size >= plan.rollout.minAttached;
 
@@ -353,7 +367,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
 
   // 3. The release command (migrations, say): once, on one droplet, from the staged release, before any detach.
   const rc = plan.rollout.releaseCommand;
-  if (rc && carry.staged && !carry.releaseCommand && !carry.failure && !carry.abortRequested) {
+  if (rc && !input.rollback && carry.staged && !carry.releaseCommand && !carry.failure && !carry.abortRequested) {
     const on = rc.on ? Math.max(0, fleet.names.indexOf(rc.on)) : 0; // preflight refused an unknown name
     const record: ReleaseCommandRecord = { droplet: fleet.names[on], command: rc.command, startedAt: Date.now() };
     carry.releaseCommand = record; // set before it runs: a later run never starts it a second time
@@ -406,7 +420,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       publish();
       batchScope = new CancellationScope();
       const scope = batchScope;
-      const outcomes = await scope.run(() => Promise.all(indices.map((i) => runChild(i, 'deploy', release))));
+      const outcomes = await scope.run(() => Promise.all(indices.map((i) => (input.rollback ? rollBackOne(i) : runChild(i, 'deploy', release)))));
       batchScope = undefined;
       publish();
       if (carry.abortRequested) break;
@@ -433,7 +447,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
         await bake.run(() => Promise.race([sleep(plan.rollout.bakeMs, { summary: `bake ${formatMs(plan.rollout.bakeMs)}` }), condition(() => carry.abortRequested)]));
         bake.cancel();
       }
-      if (plan.rollout.approve === 'after-first-batch' && b === 0 && !carry.approved && carry.nextBatch < batchCount()) {
+      if (plan.rollout.approve === 'after-first-batch' && !input.rollback && b === 0 && !carry.approved && carry.nextBatch < batchCount()) {
         // Canary: the first batch serves the new release; an operator decides whether the rest follows.
         phase = 'awaiting-approval';
         message = `batch 1 is deployed and settled: approve with "npm run deploy -- approve ${plan.env}", or back out with "npm run deploy -- abort ${plan.env} --rollback"`;
@@ -466,8 +480,8 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
 
   // 5. Outcome, and the rollback it calls for.
   const attention = () => (carry.needsAttention.length ? ` NEEDS ATTENTION (detached): ${carry.needsAttention.join(', ')}.` : '');
-  const wantRollback = carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort
-    : Boolean(carry.failure) && (plan.rollout.onFailure === 'rollback' || carry.forceRollback === true) && deployed.size > 0);
+  const wantRollback = !input.rollback && (carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort
+    : Boolean(carry.failure) && (plan.rollout.onFailure === 'rollback' || carry.forceRollback === true) && deployed.size > 0));
   if (wantRollback) {
     // Return updated droplets to the release recorded for each, newest first; a failed rollback is reported, never rolled back.
     phase = 'rolling-back';
@@ -490,6 +504,15 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       }
       await continueIfLarge();
     }
+  }
+  if (input.rollback) {
+    // A rollback is never rolled back: on a failure the droplets already returned stay returned.
+    const back = rolledBack.size;
+    const to = input.rollback.to ? ` to ${input.rollback.to}` : ' to the release each ran before its last deploy';
+    if (carry.abortRequested) return finish('aborted', `rollback aborted by operator after ${back} droplet(s) were rolled back${to}.${attention()}`);
+    if (carry.failure) return finish('failed', `${carry.failure}. ${back} droplet(s) were rolled back${to} before it stopped; the others keep what they run.${attention()}`);
+    if (carry.failedThenResumed.length) return finish('failed', `${back} droplet(s) rolled back${to}; ${carry.failedThenResumed.join(', ')} failed and kept their release`);
+    return finish('succeeded', `${plan.app} ${plan.env}: ${back} droplet(s) rolled back${to}`);
   }
   const updated = deployed.size;
   const failures = carry.rollbackFailures ?? 0;

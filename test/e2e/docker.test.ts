@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { main } from '../../src/client';
 import type { Stack } from '../../sandbox/stack';
-import { all, assertFleet, assertNoFailedRequests, e2eStack, rollout, WORKFLOW_ID } from '../helpers/e2e';
+import { all, assertFleet, assertNoFailedRequests, e2eStack, FAST, rollout, WORKFLOW_ID } from '../helpers/e2e';
+import { startLoad } from '../../sandbox/load';
 
 let stack: Stack;
 before(async () => {
@@ -156,4 +157,23 @@ test('a canary approved from the CLI, with every event posted to a webhook in or
     await stack.stopWorker();
     await stack.startWorker();
   }
+});
+
+test('deploy rollback: every droplet back to the release it ran before, under load, from the kept directories', async () => {
+  // The fleet runs v10 now (deployed over v9 by the canary test): each droplet's `previous` points at v9.
+  const config = stack.fleet.writeConfig({ ...FAST });
+  const plan: string[] = [];
+  assert.equal(await main(['rollback', 'production', '--config', config, '--dry-run'], (l) => plan.push(l), (l) => plan.push(l)), 0, plan.join('\n'));
+  assert.match(plan.join('\n'), /web-1 +→ v9 \(.*releases\/v9-\d{14}\)/);
+  const load = startLoad(`${stack.fleet.lb.url}/`, { concurrency: 4, intervalMs: 40, maxMs: 5 * 60_000 });
+  try {
+    const out: string[] = [];
+    const code = await main(['rollback', 'production', '--config', config], (l) => out.push(l), (l) => out.push(l));
+    assert.equal(code, 0, out.join('\n'));
+    assert.match(out.join('\n'), /SUCCEEDED: sample-app production: 4 droplet\(s\) rolled back to the release each ran before its last deploy/);
+  } finally {
+    await new Promise((r) => setTimeout(r, 1500));
+    assertNoFailedRequests(await load.stop());
+  }
+  await assertFleet(stack, all('v9'));
 });

@@ -2,7 +2,7 @@
 // LB membership), log every call in order, and fail or block on demand.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeployActivities } from '../../src/activities';
-import { compactPlan, fleetProblems } from '../../src/activities/fleet';
+import { compactPlan, fleetProblems, rollbackTarget, type RollbackRequest } from '../../src/activities/fleet';
 import { compactFleet } from '../../src/compact';
 import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
 
@@ -51,6 +51,8 @@ export class FakeFleet {
   readonly calls: string[] = [];
   readonly current = new Map<string, PreviousRelease>();
   readonly attached = new Set<number>();
+  /** What each droplet ran before its last deploy (the `previous` link a deploy's switch writes). */
+  readonly before = new Map<string, string>();
   /** Every release directory that exists on some droplet, by path. */
   private readonly dirs = new Map<string, PreviousRelease>();
   injections: Injection[] = [];
@@ -112,8 +114,19 @@ export class FakeFleet {
     const fake: Record<ActivityName, (...args: never[]) => Promise<unknown>> = {
       resolveFleet: async ({ plan }: { plan: EnvironmentPlan }): Promise<Fleet> =>
         ({ droplets: this.fleet, loadBalancer: plan.loadBalancer ? { ...LB, dropletIds: [...this.attached] } : undefined }),
-      preflight: async ({ plan, fleet, batchSize }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number }) => {
+      preflight: async ({ plan, fleet, batchSize, rollback }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number; rollback?: RollbackRequest }) => {
         const problems = fleetProblems(plan, fleet, batchSize);
+        if (rollback) {
+          // What the droplets keep: every release directory the fake has seen, newest first, and what each ran before.
+          const kept = [...this.dirs.values()].reverse();
+          const targets: Record<string, PreviousRelease | null> = {};
+          for (const d of fleet.droplets) {
+            const t = rollbackTarget(d.name, this.current.get(d.name) ?? null, { before: this.before.get(d.name), kept }, rollback, problems);
+            if (t !== undefined) targets[d.name] = t;
+          }
+          if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');
+          return { filesDigest: 'digest', warnings: [], current: Object.fromEntries(this.current), targets };
+        }
         if (problems.length) throw ApplicationFailure.nonRetryable(`preflight refused:\n${problems.join('\n')}`, 'PreflightRefused');
         return { filesDigest: 'digest', warnings: [], current: Object.fromEntries(this.current) };
       },
@@ -121,9 +134,9 @@ export class FakeFleet {
         const fleet = await fake.resolveFleet({ plan } as never) as Fleet;
         return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: fleetProblems(plan, fleet, batchSize) };
       },
-      planRollout: async ({ plan, batchSize }: { plan: EnvironmentPlan; batchSize: number }) => {
+      planRollout: async ({ plan, batchSize, rollback }: { plan: EnvironmentPlan; batchSize: number; rollback?: RollbackRequest }) => {
         const fleet = await fake.resolveFleet({ plan } as never) as Fleet;
-        return compactPlan(fleet, await fake.preflight({ plan, fleet, batchSize } as never) as never, batchSize);
+        return compactPlan(fleet, await fake.preflight({ plan, fleet, batchSize, rollback } as never) as never, batchSize);
       },
       inspectDroplet: async ({ droplet }: { droplet: DropletTarget }) => ({ previous: this.current.get(droplet.name) ?? null, compose: 'v2 test' }),
       recordPreviousRelease: async ({ droplet }: { droplet: DropletTarget }) => {
@@ -160,10 +173,12 @@ export class FakeFleet {
         if (failures.length) throw ApplicationFailure.nonRetryable(`staging ${release} failed on ${failures.length} droplet(s): ${failures.join('; ')}`, 'StageFailed');
         return { staged: group.length };
       },
-      switchRelease: async ({ droplet, releaseDir }: { droplet: DropletTarget; releaseDir: string }) => {
+      switchRelease: async ({ droplet, releaseDir, recordPrevious }: { droplet: DropletTarget; releaseDir: string; recordPrevious?: boolean }) => {
         const target = this.dirs.get(releaseDir) ?? { release: 'unknown', releaseDir };
         if (this.attached.has(droplet.id)) this.restartsInService.push(`${droplet.name} ${target.release}`);
         await this.enter('switchRelease', droplet.name, target.release);
+        const was = this.current.get(droplet.name);
+        if (recordPrevious && was && was.releaseDir !== releaseDir) this.before.set(droplet.name, was.releaseDir);
         this.current.set(droplet.name, target);
       },
       activateRelease: async ({ droplet, releaseDir }: { droplet: DropletTarget; releaseDir: string }) => {

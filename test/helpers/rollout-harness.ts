@@ -6,7 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { rolloutWorkflowId } from '../../src/rollout-plan';
-import type { EnvironmentPlan } from '../../src/types';
+import type { EnvironmentPlan, RolloutInput } from '../../src/types';
 import type { RolloutResult, RolloutStatus } from '../../src/workflows/messages';
 import { outcomeOf } from '../../src/cli/follow';
 import { rolloutView } from '../../src/cli/view';
@@ -36,12 +36,12 @@ export async function withWorker<T>(env: TestWorkflowEnvironment, fake: FakeFlee
   return worker.runUntil(fn(taskQueue));
 }
 
-export function startRollout(env: TestWorkflowEnvironment, taskQueue: string, plan: EnvironmentPlan, release = 'v2', historyBudget?: number): Promise<Run> {
+export function startRollout(env: TestWorkflowEnvironment, taskQueue: string, plan: EnvironmentPlan, release = 'v2', historyBudget?: number, extra: Partial<RolloutInput> = {}): Promise<Run> {
   return env.client.workflow
     .start('rolloutWorkflow', {
       taskQueue,
       workflowId: `${rolloutWorkflowId(plan.app, plan.env)}-${taskQueue}`,
-      args: [{ plan, release, historyBudget }],
+      args: [{ plan, release, historyBudget, ...extra }],
       workflowIdConflictPolicy: 'FAIL',
     })
     .then((handle) => {
