@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/client';
+import { cli } from '../helpers/cli';
 import { historyQuery, renderHistory } from '../../src/cli/history';
 import { renderTimelineSvg } from '../../src/cli/timeline';
 import { renderCurrentDetails } from '../../src/status-text';
@@ -30,13 +30,6 @@ after(async () => {
   assert.deepEqual(fake.fatal, []);
   await fake.close();
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 test('unknown environment: names it and the known ones, exit 2', async () => {
   const { code, err } = await cli('start', 'prod', '--config', EXAMPLE, '--dry-run');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { main } from '../../src/client';
+import { cli } from '../helpers/cli';
 import { createActivities, realDependencies } from '../../src/activities';
 import { findBinary } from '../../sandbox/binaries';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
@@ -56,13 +56,6 @@ async function startWorker(): Promise<void> {
 async function stopWorker(): Promise<void> {
   if (worker?.getState() === 'RUNNING') worker.shutdown();
   await running;
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
-  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 test('no worker polling: says so and how to start one, exit 2', async () => {
