@@ -1,7 +1,7 @@
 // The one way a deploy worker is made: the CLI's `npm run worker`, the worker image, the demo and the tests
 // all build it here, so their options cannot drift apart.
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { createActivities, realDependencies } from './activities';
+import { createActivities, realDependencies, type DeployActivities } from './activities';
 
 export interface DeployWorkerOptions {
   connection: NativeConnection;
@@ -11,7 +11,17 @@ export interface DeployWorkerOptions {
   env?: NodeJS.ProcessEnv;
   /** A prebuilt workflow bundle (the worker image, tests); default: bundle src/workflows at start. */
   workflowBundlePath?: string;
+  /** Stand-in activities (the scale benchmark's instant fleet); default: the real ones. */
+  activities?: DeployActivities;
 }
+
+/**
+ * The heap limit every worker process starts with (`npm run worker`, the image's CMD, the scale benchmark).
+ * Without it V8 sizes its heaps for the machine (4 GB here) and lets the main thread and the workflow thread
+ * each grow to ~150 MB of mostly garbage before their first full collection, though what they hold is ~40 MB:
+ * a 10,000-droplet rollout peaked at 521 MB. It also sizes the SDK's workflow cache (~480 workflows).
+ */
+export const WORKER_HEAP_FLAG = '--max-old-space-size=1024';
 
 export function createDeployWorker(opts: DeployWorkerOptions): Promise<Worker> {
   const bundle = opts.workflowBundlePath ?? process.env.DEPLOYER_WORKFLOW_BUNDLE;
@@ -20,7 +30,7 @@ export function createDeployWorker(opts: DeployWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities(realDependencies(opts.env ?? process.env)),
+    activities: opts.activities ?? createActivities(realDependencies(opts.env ?? process.env)),
     // Let in-flight steps finish (or record their failure) before exiting on SIGINT/SIGTERM.
     shutdownGraceTime: '30s',
   });
