@@ -8,6 +8,7 @@ import { createDeployWorker } from '../src/deploy-worker';
 import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
 import { taskQueue as defaultTaskQueue } from '../src/temporal';
 import { findBinary } from './binaries';
+import { devServerArgs } from './dev-server';
 import { startFleet, type Fleet, type FleetOptions } from './fleet';
 
 export interface Stack {
@@ -65,6 +66,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       uiPort,
       searchAttributes: [DeployApp, DeployEnv, DeployRelease],
       log: { format: 'pretty', level: 'error' },
+      extraArgs: devServerArgs(),
     },
   });
   let fleet: Fleet;
