@@ -8,7 +8,6 @@ import { createDeployWorker } from '../src/deploy-worker';
 import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
 import { taskQueue as defaultTaskQueue } from '../src/temporal';
 import { findBinary } from './binaries';
-import { devServerArgs } from './dev-server';
 import { startFleet, type Fleet, type FleetOptions } from './fleet';
 
 export interface Stack {
@@ -66,7 +65,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       uiPort,
       searchAttributes: [DeployApp, DeployEnv, DeployRelease],
       log: { format: 'pretty', level: 'error' },
-      extraArgs: devServerArgs(),
     },
   });
   let fleet: Fleet;

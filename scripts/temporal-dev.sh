@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# A local Temporal dev server with the Web UI on :8233 and the search attributes rollouts carry. The queue
-# poll limits of its one history shard are lifted as the local stack lifts them (sandbox/dev-server.ts).
+# A local Temporal dev server with the Web UI on :8233 and the search attributes rollouts carry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,6 +9,4 @@ exec "$TEMPORAL_CLI" server start-dev \
   --ip 127.0.0.1 --port "${TEMPORAL_PORT:-7233}" --ui-port "${TEMPORAL_UI_PORT:-8233}" \
   --db-filename .cache/temporal-dev.db \
   --search-attribute DeployApp=Keyword --search-attribute DeployEnv=Keyword --search-attribute DeployRelease=Keyword \
-  --dynamic-config-value history.transferProcessorMaxPollRPS=1000 \
-  --dynamic-config-value history.timerProcessorMaxPollRPS=1000 \
   --log-level warn
