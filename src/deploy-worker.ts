@@ -19,7 +19,8 @@ export interface DeployWorkerOptions {
  * The heap limit every worker process starts with (`npm run worker`, the image's CMD, the scale benchmark).
  * Without it V8 sizes its heaps for the machine (4 GB here) and lets the main thread and the workflow thread
  * each grow to ~150 MB of mostly garbage before their first full collection, though what they hold is ~40 MB:
- * a 10,000-droplet rollout peaked at 521 MB. It also sizes the SDK's workflow cache (~480 workflows).
+ * a 10,000-droplet rollout peaked at 442 MB without it, 343 MB with it (BENCHMARKS.md). It also sizes the
+ * SDK's workflow cache (~480 workflows).
  */
 export const WORKER_HEAP_FLAG = '--max-old-space-size=1024';
 
