@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Stack } from '../../sandbox/stack';
-import { all, assertFleet, assertNoFailedRequests, e2eStack, rollout, WORKFLOW_ID } from '../helpers/e2e';
+import { all, APP_VOLUME, assertFleet, assertNoFailedRequests, e2eStack, rollout, WORKFLOW_ID } from '../helpers/e2e';
 
 let stack: Stack;
 before(async () => {
@@ -15,7 +15,6 @@ after(async () => {
   await stack?.stop();
 });
 
-const VOLUME = 'sample-app_app-data';
 /** Load-balancer membership changes the fake API has received so far (detach and attach calls). */
 const membershipChanges = () => stack.fleet.api.requests.filter((r) => r.method !== 'GET' && r.path.includes('/load_balancers/')).length;
 const valueOn = async (address: string) => ((await (await fetch(`http://${address}:8080/data`)).json()) as { value: string | null }).value;
@@ -48,7 +47,7 @@ test('a value in the named volume survives a rollout, a failed rollout and a rol
 
   for (const h of stack.fleet.hosts) {
     assert.equal(await valueOn(h.address), `kept by ${h.name}`, `${h.name} still has its data`);
-    assert.deepEqual((await h.engine.docker(['volume', 'ls', '-q'])).trim().split('\n'), [VOLUME], `${h.name} has the one named volume`);
+    assert.deepEqual((await h.engine.docker(['volume', 'ls', '-q'])).trim().split('\n'), [APP_VOLUME], `${h.name} has the one named volume`);
   }
   // The last droplet has only Compose v1 (container names with "_"), the others v2 ("-").
   const names = await Promise.all(stack.fleet.hosts.map(async (h) => (await h.engine.docker(['ps', '--format', '{{.Names}}'])).trim()));

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Stack } from '../../sandbox/stack';
 import { startLoad } from '../../sandbox/load';
 import { main } from '../../src/client';
-import { all, assertFleet, assertNoFailedRequests, e2eStack, FAST, rollout } from '../helpers/e2e';
+import { all, APP_VOLUME, assertFleet, assertNoFailedRequests, e2eStack, FAST, rollout } from '../helpers/e2e';
 
 let stack: Stack;
 before(async () => {
@@ -18,7 +18,6 @@ after(async () => {
   await stack?.stop();
 });
 
-const VOLUME = 'sample-app_app-data';
 
 test('a release command runs exactly once, on the first droplet, from the new release, before any detach', async () => {
   const marker = "sh -c 'echo migrated by $$HOSTNAME >> /data/migrations.log'";
@@ -30,7 +29,7 @@ test('a release command runs exactly once, on the first droplet, from the new re
   assertNoFailedRequests(traffic);
   assert.equal(status.releaseCommand?.droplet, 'web-1');
   assert.equal(status.releaseCommand?.exitCode, 0);
-  const logs = await Promise.all(stack.fleet.hosts.map((h) => h.engine.docker(['run', '--rm', '-v', `${VOLUME}:/data`, '--entrypoint', 'sh', `${stack.fleet.registry.server}/sample-app:v9`, '-c', 'cat /data/migrations.log 2>/dev/null || true'])));
+  const logs = await Promise.all(stack.fleet.hosts.map((h) => h.engine.docker(['run', '--rm', '-v', `${APP_VOLUME}:/data`, '--entrypoint', 'sh', `${stack.fleet.registry.server}/sample-app:v9`, '-c', 'cat /data/migrations.log 2>/dev/null || true'])));
   assert.equal(logs[0].trim().split('\n').filter(Boolean).length, 1, 'one run on web-1');
   assert.deepEqual(logs.slice(1).map((l) => l.trim()), ['', '', ''], 'none elsewhere');
 });

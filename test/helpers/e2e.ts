@@ -13,6 +13,8 @@ import { workflowBundlePath } from './workflow-env';
 
 export const WORKFLOW_ID = rolloutWorkflowId('sample-app', 'production');
 
+/** The sample app's named volume on each droplet's engine (Compose project sample-app, volume app-data). */
+export const APP_VOLUME = 'sample-app_app-data';
 /** Quick rollout timings for tests (the LB checks every 1 s; healthy after 2 unless a test says otherwise). */
 export const FAST = { drainDelay: '1s', settleMargin: '2s' };
 
