@@ -3,6 +3,7 @@
 // targeting IDs or a tag, 204 on membership changes, 422 for ID changes on a tag-targeted LB, rate-limit
 // headers, and injectable faults (429 bursts, 5xx, a 403-busy window, a propagation delay to the data plane).
 // Any request that would delete a load balancer is recorded as a fatal event.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -12,6 +13,9 @@ export interface FakeDroplet {
   publicIp: string;
   privateIp?: string;
   tags: string[];
+  /** DigitalOcean's droplet states; absent: active. */
+  status?: 'new' | 'active' | 'off' | 'archive';
+  locked?: boolean;
 }
 
 export interface FakeLoadBalancer {
@@ -40,6 +44,8 @@ export interface Faults {
   /** The next N writes (POST/DELETE) hang this long before they are handled: a call a worker can die in. */
   stalledWrites?: number;
   stallMs?: number;
+  /** The token has read scope only: every write answers 403 as DigitalOcean does for a custom-scoped token. */
+  readOnlyToken?: boolean;
 }
 
 export interface RecordedRequest {
@@ -110,12 +116,16 @@ export class FakeDigitalOcean {
     const method = req.method ?? 'GET';
     const send = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
       this.requests.push({ method, path: url.pathname, query, body, status });
+      // Like DigitalOcean, every answer has a request ID, and error bodies repeat it.
+      const requestId = randomUUID();
+      if (status >= 400 && payload && typeof payload === 'object') payload = { ...payload, request_id: requestId };
       this.remaining = Math.max(0, this.remaining - 1);
       res.writeHead(status, {
         'content-type': 'application/json',
         'ratelimit-limit': '5000',
         'ratelimit-remaining': String(this.remaining),
         'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 60),
+        'x-request-id': requestId,
         ...headers,
       });
       res.end(payload === undefined ? '' : JSON.stringify(payload));
@@ -132,6 +142,9 @@ export class FakeDigitalOcean {
     if (this.faults.serverErrors > 0) {
       this.faults.serverErrors--;
       return send(500, { id: 'server_error', message: 'Unexpected server-side error' });
+    }
+    if ((method === 'POST' || method === 'DELETE' || method === 'PUT') && this.faults.readOnlyToken) {
+      return send(403, { id: 'forbidden', message: 'You do not have access for the attempted action.' });
     }
     const route = () => {
       try {
@@ -239,7 +252,7 @@ export class FakeDigitalOcean {
     const v4 = [{ ip_address: d.publicIp, netmask: '255.255.240.0', gateway: '127.0.0.1', type: 'public' }];
     if (d.privateIp) v4.push({ ip_address: d.privateIp, netmask: '255.255.0.0', gateway: '127.0.0.1', type: 'private' });
     return {
-      id: d.id, name: d.name, memory: 1024, vcpus: 1, disk: 25, locked: false, status: 'active',
+      id: d.id, name: d.name, memory: 1024, vcpus: 1, disk: 25, locked: d.locked ?? false, status: d.status ?? 'active',
       created_at: '2026-01-01T00:00:00Z', tags: d.tags, networks: { v4, v6: [] },
       region: { slug: 'fra1', name: 'Frankfurt 1', available: true }, size_slug: 's-1vcpu-1gb',
     };

@@ -112,7 +112,8 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     }
     writeFileSync(path.join(dir, 'known_hosts'), `${hosts.map((h) => h.knownHostsLine).join('\n')}\n`);
     const apiUrl = await api.listen(8090, ip(1));
-    const workerEnv = { DIGITALOCEAN_TOKEN: SANDBOX_TOKEN, DIGITALOCEAN_API_URL: apiUrl, DEPLOY_SSH_KEY_PATH: keyPath, REGISTRY_PASSWORD };
+    // The worker's policy names the fleet's registry: the password goes nowhere else.
+    const workerEnv = { DIGITALOCEAN_TOKEN: SANDBOX_TOKEN, DIGITALOCEAN_API_URL: apiUrl, DEPLOY_SSH_KEY_PATH: keyPath, REGISTRY_PASSWORD, DEPLOYER_REGISTRIES: reg.server };
 
     const fleetConfig = (overrides: Record<string, unknown> = {}, file = path.join(dir, 'deploy.config.yaml'), extraFiles: { from: string; to: string }[] = []) => {
       const doc = parse(readFileSync(SAMPLE_CONFIG, 'utf8'));

@@ -9,6 +9,7 @@ import type { RemotePort } from '../remote/port';
 import { HostKeyError, SshConnectError } from '../remote/port';
 import { createSshRemote } from '../remote/ssh';
 import type { SecretRefs } from '../types';
+import { apiUrlProblem, policyRefusal, secretVarProblem, workerPolicy, type SecretRole, type WorkerPolicy } from './policy';
 
 export interface ApiAccess {
   apiUrl?: string;
@@ -18,8 +19,10 @@ export interface ApiAccess {
 export interface ActivityDeps {
   digitalOcean(access: ApiAccess): DigitalOceanPort;
   remote(secrets: SecretRefs): RemotePort;
-  /** Reads a secret environment variable of the worker; undefined when unset. */
-  secret(name: string): string | undefined;
+  /** Reads a secret environment variable of the worker, if its policy lets the input name it; undefined when unset. */
+  secret(name: string, role: SecretRole): string | undefined;
+  /** The worker's own rules for where its secrets and files may go (policy.ts). */
+  policy: WorkerPolicy;
   fetch: typeof fetch;
 }
 
@@ -27,13 +30,28 @@ export function missingSecret(what: string, fix: string): ApplicationFailure {
   return ApplicationFailure.create({ message: `${what} is not set in the worker's environment: ${fix}`, type: 'MissingSecret', nonRetryable: true });
 }
 
+/** A private key pasted where a path belongs (the CI convention SSH_PRIVATE_KEY=<key>). */
+const looksLikeKey = (value: string) => /PRIVATE KEY|\n/.test(value) || value.length > 1024;
+
+/** Why a file could not be read, without its path when the path came from a variable (it may be anything). */
+const reason = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'unreadable';
+
+/** The SSH key: from the file the variable names, else ssh.privateKeyPath. Messages name the variable, never its value. */
 export function readSshKey(secrets: SecretRefs, env: NodeJS.ProcessEnv): string {
-  const file = env[secrets.sshKeyEnv] || secrets.sshKeyPath;
+  const fromEnv = env[secrets.sshKeyEnv];
+  if (fromEnv && looksLikeKey(fromEnv)) {
+    throw ApplicationFailure.create({
+      message: `${secrets.sshKeyEnv} holds a key, not a path: put the key in a file and set ${secrets.sshKeyEnv} to its path (or use ssh.privateKeyPath)`,
+      type: 'MissingSecret', nonRetryable: true,
+    });
+  }
+  const file = fromEnv || secrets.sshKeyPath;
   if (!file) throw missingSecret('the SSH private key', `set ${secrets.sshKeyEnv} to the key's path, or ssh.privateKeyPath in the config`);
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw ApplicationFailure.create({ message: `cannot read the SSH private key ${file}: ${(err as Error).message}`, type: 'MissingSecret', nonRetryable: true });
+    const which = fromEnv ? `the file ${secrets.sshKeyEnv} names` : `ssh.privateKeyPath ${file}`;
+    throw ApplicationFailure.create({ message: `cannot read the SSH private key (${which}): ${reason(err)}`, type: 'MissingSecret', nonRetryable: true });
   }
 }
 
@@ -48,19 +66,34 @@ export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undef
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '') || undefined;
   } catch (err) {
-    throw ApplicationFailure.create({ message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}`, type: 'MissingSecret', nonRetryable: true });
+    throw ApplicationFailure.create({ message: `cannot read the file ${name}_FILE names: ${reason(err)}`, type: 'MissingSecret', nonRetryable: true });
   }
 }
 
+function enforce(problem: string | undefined): void {
+  if (problem) throw policyRefusal(problem);
+}
+
 export function realDependencies(env: NodeJS.ProcessEnv = process.env): ActivityDeps {
+  const policy = workerPolicy(env);
   return {
+    policy,
     digitalOcean(access) {
-      const token = readSecret(env, access.secrets.tokenEnv);
-      if (!token) throw missingSecret(`the DigitalOcean API token (${access.secrets.tokenEnv})`, `export ${access.secrets.tokenEnv}=<personal access token> (or ${access.secrets.tokenEnv}_FILE=<file holding it>) before starting the worker`);
-      return createDigitalOcean({ token, apiUrl: env.DIGITALOCEAN_API_URL || access.apiUrl });
+      const tokenEnv = access.secrets.tokenEnv;
+      enforce(apiUrlProblem(policy, access.apiUrl));
+      enforce(secretVarProblem(policy, tokenEnv, 'token'));
+      const token = readSecret(env, tokenEnv);
+      if (!token) throw missingSecret(`the DigitalOcean API token (${tokenEnv})`, `export ${tokenEnv}=<personal access token> (or ${tokenEnv}_FILE=<file holding it>) before starting the worker`);
+      return createDigitalOcean({ token, tokenEnv, apiUrl: policy.apiUrl });
     },
-    remote: (secrets) => createSshRemote(readSshKey(secrets, env)),
-    secret: (name) => readSecret(env, name),
+    remote(secrets) {
+      enforce(secretVarProblem(policy, secrets.sshKeyEnv, 'SSH key'));
+      return createSshRemote(readSshKey(secrets, env));
+    },
+    secret(name, role) {
+      enforce(secretVarProblem(policy, name, role));
+      return readSecret(env, name);
+    },
     fetch: globalThis.fetch,
   };
 }

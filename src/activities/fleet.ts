@@ -10,6 +10,8 @@ import { HostKeyError, SshConnectError } from '../remote/port';
 import type { EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../types';
 import { compactFleet, groupByRelease, type CompactFleet, type ReleaseGroup } from '../compact';
 import { planBatches } from '../rollout-plan';
+import { policyProblems } from './policy';
+import { webhookUrl } from './notify';
 
 /** `deploy rollback`: back to what each droplet ran before the last deploy, or to the newest kept `to`. */
 export interface RollbackRequest {
@@ -125,13 +127,16 @@ export function fleetActivities(deps: ActivityDeps) {
       const loadBalancer = plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined;
       return { droplets, loadBalancer };
     });
+  const policyOf = (plan: EnvironmentPlan) => policyProblems(deps.policy, {
+    apiUrl: plan.apiUrl, secrets: plan.secrets, files: plan.remote.files, registry: plan.remote.registry, webhookUrlEnv: plan.notify?.webhookUrlEnv,
+  });
   const acts = {
     resolveFleet,
 
     /** What the operator's plan shows, resolved where the token is (the worker): the fleet and what refuses it. */
     async previewRollout({ plan, batchSize, rollback }: { plan: EnvironmentPlan; batchSize: number; rollback?: RollbackRequest }): Promise<RolloutPreview> {
       const fleet = await resolveFleet({ plan });
-      const problems = fleetProblems(plan, fleet, batchSize);
+      const problems = [...policyOf(plan).map((p) => `the worker's policy refuses this: ${p}`), ...fleetProblems(plan, fleet, batchSize)];
       if (!rollback || problems.length) return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems };
       // A rollback's plan names each droplet's target: that needs a look at the droplets (preflight).
       try {
@@ -148,14 +153,25 @@ export function fleetActivities(deps: ActivityDeps) {
     async preflight({ plan, fleet, batchSize, rollback }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number; rollback?: RollbackRequest }): Promise<PreflightReport> {
       const problems = fleetProblems(plan, fleet, batchSize);
       const warnings: string[] = [];
-      try {
-        deps.remote(plan.secrets); // reads the SSH key: a missing key is a refusal, not a retry loop
-      } catch (err) {
-        problems.push((err as Error).message);
+      problems.push(...policyOf(plan).map((p) => `the worker's policy refuses this: ${p}`));
+      const attempt = (check: () => unknown) => {
+        try {
+          check();
+        } catch (err) {
+          if (!(err instanceof ApplicationFailure && err.type === 'PolicyRefused')) problems.push((err as Error).message); // listed above
+        }
+      };
+      attempt(() => deps.remote(plan.secrets)); // reads the SSH key: a missing key is a refusal, not a retry loop
+      if (plan.remote.registry) {
+        attempt(() => {
+          if (!deps.secret(plan.secrets.registryPasswordEnv ?? '', 'registry password')) {
+            problems.push(`the registry password variable ${plan.secrets.registryPasswordEnv} is not set in the worker's environment`);
+          }
+        });
       }
-      if (plan.remote.registry && !deps.secret(plan.secrets.registryPasswordEnv ?? '')) {
-        problems.push(`the registry password variable ${plan.secrets.registryPasswordEnv} is not set in the worker's environment`);
-      }
+      // A webhook that cannot work is a configuration error like any other: said before anything is touched.
+      const webhookEnv = plan.notify?.webhookUrlEnv;
+      if (webhookEnv) attempt(() => webhookUrl(deps, webhookEnv));
       let digest = '';
       try {
         digest = filesDigest(plan.remote.files);

@@ -4,6 +4,7 @@
 // the history as a failed activity).
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
+import { currentContext } from './deps';
 import { webUiLink } from '../temporal';
 
 export type RolloutEvent = 'started' | 'paused' | 'awaiting-approval' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted' | 'needs-attention';
@@ -34,22 +35,53 @@ export function notificationBody(input: NotificationInput, webUi: string): Recor
   return { text, ...fields, webUi };
 }
 
+/** The webhook URL from its variable, or a refusal that names the variable and never shows what it holds. */
+export function webhookUrl(deps: ActivityDeps, name: string): URL {
+  const value = deps.secret(name, 'webhook URL');
+  if (!value) {
+    throw ApplicationFailure.create({
+      message: `${name} is not set in the worker's environment: no notification sent (export ${name}=<webhook URL>)`,
+      type: 'NotificationNotConfigured', nonRetryable: true,
+    });
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) {
+    throw ApplicationFailure.create({
+      message: `${name} does not hold an http(s) URL (check it for stray quotes or spaces from an env file); no notification sent`,
+      type: 'NotificationNotConfigured', nonRetryable: true,
+    });
+  }
+  return url;
+}
+
 export function notifyActivities(deps: ActivityDeps) {
   return {
     async sendNotification(input: NotificationInput): Promise<void> {
-      const url = deps.secret(input.webhookUrlEnv);
-      if (!url) {
-        throw ApplicationFailure.create({
-          message: `${input.webhookUrlEnv} is not set in the worker's environment: no notification sent (export ${input.webhookUrlEnv}=<webhook URL>)`,
-          type: 'NotificationNotConfigured', nonRetryable: true,
+      const url = webhookUrl(deps, input.webhookUrlEnv);
+      const info = currentContext()?.info;
+      let res: Response;
+      try {
+        res = await deps.fetch(url, {
+          method: 'POST',
+          // The same key on every attempt of this notification: a receiver can drop a duplicate of a retried POST.
+          headers: { 'content-type': 'application/json', ...(info ? { 'idempotency-key': `${info.workflowExecution?.runId ?? ''}/${info.activityId}` } : {}) },
+          body: JSON.stringify(notificationBody(input, webUiLink(process.env.TEMPORAL_NAMESPACE || 'default', input.workflowId))),
+          signal: AbortSignal.timeout(5_000),
+          redirect: 'manual', // a redirect must not carry the body to another host
         });
+      } catch (err) {
+        // fetch's own messages can quote the URL, which is the secret: only the kind of failure is told.
+        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        throw ApplicationFailure.create({ message: `the webhook in ${input.webhookUrlEnv} could not be reached (${cause})`, type: 'NotificationFailed' });
       }
-      const res = await deps.fetch(url, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(notificationBody(input, webUiLink(process.env.TEMPORAL_NAMESPACE || 'default', input.workflowId))),
-        signal: AbortSignal.timeout(5_000),
-      });
-      // The URL is never in a message: it is the secret.
+      if (res.status >= 300 && res.status < 400) {
+        throw ApplicationFailure.create({ message: `the webhook answered ${res.status} (a redirect, not followed): set ${input.webhookUrlEnv} to the final URL`, type: 'NotificationRejected', nonRetryable: true });
+      }
       if (!res.ok) throw ApplicationFailure.create({ message: `the webhook answered ${res.status}`, type: 'NotificationRejected', nonRetryable: res.status >= 400 && res.status < 500 && res.status !== 429 });
     },
   };

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { currentContext, missingSecret, withHeartbeat } from './deps';
 import * as commands from '../remote/commands';
+import { policyRefusal, registryProblem, uploadProblem } from './policy';
 import type { RemoteSession } from '../remote/port';
 import type { DropletTarget, PreviousRelease, RemoteSpec, SecretRefs, UploadFile } from '../types';
 
@@ -57,7 +58,10 @@ export interface ReleaseFiles {
   filesDigest: string;
 }
 
-export function checkFilesDigest(input: { remote: RemoteSpec } & ReleaseFiles): void {
+/** Before any file leaves the worker: each must be under the worker's roots, and as preflight saw it. */
+export function checkFilesDigest(deps: ActivityDeps, input: { remote: RemoteSpec } & ReleaseFiles): void {
+  const outside = input.remote.files.map((f) => uploadProblem(deps.policy, f)).filter(Boolean);
+  if (outside.length) throw policyRefusal(outside.join('; '));
   if (filesDigest(input.remote.files) !== input.filesDigest) {
     throw ApplicationFailure.create({
       message: `the files to upload changed on the worker since preflight; start a new rollout to deploy them`, type: 'FilesChanged', nonRetryable: true,
@@ -84,7 +88,9 @@ export async function putRelease(s: RemoteSession, input: RemoteInput & ReleaseF
 export function registryPassword(deps: ActivityDeps, remote: RemoteSpec, secrets: SecretRefs): string | undefined {
   if (!remote.registry) return undefined;
   const name = secrets.registryPasswordEnv ?? '';
-  const password = deps.secret(name);
+  const problem = registryProblem(deps.policy, remote.registry.server);
+  if (problem) throw policyRefusal(problem);
+  const password = deps.secret(name, 'registry password');
   if (!password) throw missingSecret(`the registry password (${name})`, `export ${name}=<password> before starting the worker`);
   return password;
 }
@@ -109,7 +115,7 @@ export function remoteActivities(deps: ActivityDeps) {
     },
 
     async uploadRelease(input: RemoteInput & ReleaseFiles): Promise<string> {
-      checkFilesDigest(input);
+      checkFilesDigest(deps, input);
       return withSession(deps, input, (s) => putRelease(s, input, (file) => currentContext()?.heartbeat({ uploaded: file })));
     },
 

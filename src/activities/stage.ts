@@ -29,7 +29,7 @@ export function stageActivities(deps: ActivityDeps) {
   return {
     /** Upload the release and pull its images on each droplet of the group; names every droplet that failed, and why. */
     async stageRelease(input: StageInput): Promise<{ staged: number }> {
-      checkFilesDigest(input);
+      checkFilesDigest(deps, input);
       const password = registryPassword(deps, input.remote, input.secrets);
       const ctx = currentContext();
       const done = new Set<string>((ctx?.info.heartbeatDetails as { staged?: string[] } | undefined)?.staged ?? []);

@@ -14,6 +14,7 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
       : '  load balancer  none: each droplet is out of service while it restarts (acceptDowntime)',
     `  droplets       ${fleet.droplets.length}, ${r.batchSize} at a time, at least ${r.minAttached} kept attached`,
     `  per droplet    detach → drain ${formatMs(r.drainDelayMs)} → upload ${plan.remote.files.length} file(s) to ${plan.remote.remoteDir}/releases → switch current → compose pull + up -d → health ${plan.healthCheck.successes}× → attach → settle ${describeSettle(r, lb)}`,
+    `  files          ${plan.remote.files.map((f) => `${f.to} ${f.secret ? '0600' : '0644'}`).join(', ')}`,
     `  on failure     ${r.onFailure}${r.bakeMs ? `; bake ${formatMs(r.bakeMs)} between batches` : ''}`,
   ];
   planBatches(fleet.droplets, r.batchSize).forEach((batch, i) => {

@@ -79,7 +79,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
     if (path.isAbsolute(to) || to.split('/').includes('..')) {
       throw new ConfigError(`${at(`files[${i}].to`)}: "${to}" must be a relative path inside the release directory`);
     }
-    return { from, to, secret: f.secret };
+    return { from, to, secret: f.secret ?? looksSecret(to) };
   });
   const uploaded = new Set(files.map((f) => f.to));
   envConfig.compose.files.forEach((c, i) => {
@@ -194,6 +194,12 @@ export function chooseRelease(file: string, envConfig: EnvironmentConfigFile, en
 export function loadEnvironment(file: string, env: string): { plan: EnvironmentPlan; config: DeployConfigFile } {
   const config = readConfigFile(file);
   return { plan: resolveEnvironment(file, config, env), config };
+}
+
+/** Env files and private keys are written 0600 unless a file says otherwise: world-readable by mistake is a leak. */
+export function looksSecret(to: string): boolean {
+  const base = path.posix.basename(to);
+  return /^\.env(\..*)?$|\.env$|\.(key|pem|p12|pfx)$|^id_(rsa|dsa|ecdsa|ed25519)$/.test(base);
 }
 
 /** A path on the worker's machine: "~/" is the home directory, relative paths are next to the config file. */

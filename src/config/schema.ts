@@ -37,7 +37,7 @@ export const environmentSchema = z
     remoteDir: name,
     keepReleases: z.number().int().min(2).max(50).default(5),
     files: z
-      .array(z.object({ from: name, to: name.optional(), secret: z.boolean().default(false) }).strict())
+      .array(z.object({ from: name, to: name.optional(), secret: z.boolean().optional().describe('mode 0600; default: true for env files and private keys') }).strict())
       .min(1),
     compose: z
       .object({ files: z.array(name).min(1), project: name.regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, "-" and "_"') })

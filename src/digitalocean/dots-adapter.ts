@@ -11,6 +11,8 @@ const PAGE_SIZE = 200; // the API's maximum; the default of 20 would multiply re
 interface ApiDroplet {
   id: number;
   name: string;
+  status?: string;
+  locked?: boolean;
   networks?: { v4?: { ip_address: string; type: string }[] };
 }
 interface ApiLoadBalancer {
@@ -33,14 +35,14 @@ interface Paged {
   links?: { pages?: { next?: string } };
 }
 
-export function createDigitalOcean(options: { token: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort {
+export function createDigitalOcean(options: { token: string; tokenEnv?: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort {
   const api = createApiClient({ token: options.token, endpoint: options.apiUrl ?? DEFAULT_API_URL, requestTimeoutInMs: options.requestTimeoutMs ?? 15_000 });
 
   async function call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
     try {
       return (await fn()).data;
     } catch (err) {
-      throw toDigitalOceanError(err, what);
+      throw toDigitalOceanError(err, what, Date.now, options.tokenEnv);
     }
   }
 
@@ -83,6 +85,7 @@ export function createDigitalOcean(options: { token: string; apiUrl?: string; re
         }
         droplets = all.filter((d) => wanted.includes(key(d)));
       }
+      refuseUnready(droplets);
       return droplets.map((d) => toTarget(d, addressType)).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
     },
 
@@ -129,6 +132,15 @@ export function createDigitalOcean(options: { token: string; apiUrl?: string; re
       }
     },
   };
+}
+
+/** Only an active, unlocked droplet can be deployed to: the others would fail later with SSH time-outs. */
+function refuseUnready(droplets: ApiDroplet[]): void {
+  const unready = droplets.filter((d) => (d.status && d.status !== 'active') || d.locked);
+  if (unready.length === 0) return;
+  const says = unready.slice(0, 10).map((d) => `${d.name} (${d.id}) is ${d.locked ? 'locked' : d.status}`).join(', ');
+  throw new DigitalOceanError(`${says}${unready.length > 10 ? ` and ${unready.length - 10} more` : ''}: only active, unlocked droplets can be deployed to; ` +
+    'wait for them (new, locked), power them on (off), or leave them out of droplets in the config', 'unprocessable', undefined, false);
 }
 
 function toTarget(d: ApiDroplet, addressType: 'public' | 'private'): DropletTarget {

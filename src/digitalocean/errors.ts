@@ -1,6 +1,6 @@
 // The one place that turns DigitalOcean HTTP failures into decisions: retry, wait, or stop with a clear message.
 
-export type DigitalOceanErrorKind = 'unauthorized' | 'not-found' | 'unprocessable' | 'busy' | 'rate-limited' | 'server' | 'network' | 'other';
+export type DigitalOceanErrorKind = 'unauthorized' | 'forbidden' | 'not-found' | 'unprocessable' | 'busy' | 'rate-limited' | 'server' | 'network' | 'other';
 
 export class DigitalOceanError extends Error {
   override name = 'DigitalOceanError';
@@ -24,7 +24,7 @@ interface HttpFailureLike {
 }
 
 /** Map an axios-style failure from dots-wrapper; `what` says what we were doing, for the message. */
-export function toDigitalOceanError(err: unknown, what: string, now: () => number = Date.now): DigitalOceanError {
+export function toDigitalOceanError(err: unknown, what: string, now: () => number = Date.now, tokenEnv = 'the token variable'): DigitalOceanError {
   if (err instanceof DigitalOceanError) return err;
   const failure = (err ?? {}) as HttpFailureLike;
   const response = failure.response;
@@ -36,12 +36,13 @@ export function toDigitalOceanError(err: unknown, what: string, now: () => numbe
     const value = response.headers?.[name];
     return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
   };
-  const apiSays = body.message ? `: ${body.message}` : '';
   const status = response.status;
-  const requestId = body.request_id;
+  // DigitalOcean's support asks for the request ID: it stays in what the operator reads.
+  const requestId = body.request_id ?? header('x-request-id');
+  const apiSays = `${body.message ? `: ${body.message}` : ''}${requestId ? `; request ${requestId}` : ''}`;
   if (status === 401) {
     return new DigitalOceanError(
-      `${what}: DigitalOcean rejected the API token (401 unauthorized${apiSays}). Check the token variable: it must be a valid personal access token with read and write scope.`,
+      `${what}: DigitalOcean rejected the API token (401 unauthorized${apiSays}). Check ${tokenEnv}: it must be a valid personal access token with read and write scope.`,
       'unauthorized', status, false, undefined, requestId);
   }
   if (status === 404) return new DigitalOceanError(`${what}: not found (404${apiSays})`, 'not-found', status, false, undefined, requestId);
@@ -51,6 +52,10 @@ export function toDigitalOceanError(err: unknown, what: string, now: () => numbe
   }
   if (status === 403 && /previous actions|processes|in progress/i.test(body.message ?? '')) {
     return new DigitalOceanError(`${what}: load balancer busy (403${apiSays})`, 'busy', status, true, undefined, requestId);
+  }
+  if (status === 403) {
+    return new DigitalOceanError(`${what}: the token in ${tokenEnv} may not do this (403${apiSays}). It needs write scope: load_balancer:update ` +
+      'to attach and detach, tag:create and tag:delete for a tag-targeted load balancer, droplet:read and load_balancer:read to plan', 'forbidden', status, false, undefined, requestId);
   }
   if (status >= 500) return new DigitalOceanError(`${what}: DigitalOcean server error (${status}${apiSays})`, 'server', status, true, undefined, requestId);
   return new DigitalOceanError(`${what}: failed (${status}${apiSays})`, 'other', status, false, undefined, requestId);

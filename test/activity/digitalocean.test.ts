@@ -108,7 +108,8 @@ describe('errors', () => {
     assert.ok(err instanceof DigitalOceanError);
     assert.equal(err.kind, 'unauthorized');
     assert.equal(err.retryable, false);
-    assert.match(err.message, /rejected the API token \(401 unauthorized: Unable to authenticate you\)/);
+    assert.match(err.message, /rejected the API token \(401 unauthorized: Unable to authenticate you; request [0-9a-f-]{36}\)/);
+    assert.equal(err.requestId?.length, 36, 'DigitalOcean\'s request ID is kept for its support');
     const failure = toFailure(err) as ApplicationFailure;
     assert.equal(failure.nonRetryable, true);
   });
@@ -143,6 +144,31 @@ describe('errors', () => {
     const server = await port.getLoadBalancer({ id: 'lb-ids' }).catch((e: unknown) => e) as DigitalOceanError;
     assert.equal(server.kind, 'server');
     assert.equal(server.retryable, true);
+  });
+
+  test('a token without write scope: 403 names the token variable and the scopes it needs, with the request ID, not retried', async () => {
+    fake.faults.readOnlyToken = true;
+    try {
+      const port = createDigitalOcean({ token: TOKEN, tokenEnv: 'DIGITALOCEAN_TOKEN', apiUrl });
+      const lb = await port.getLoadBalancer({ id: 'lb-ids' });
+      const err = await port.detachDroplets(lb, [lb.dropletIds[0]]).catch((e: unknown) => e) as DigitalOceanError;
+      assert.equal(err.kind, 'forbidden');
+      assert.equal(err.retryable, false);
+      assert.match(err.message, /the token in DIGITALOCEAN_TOKEN may not do this \(403: You do not have access for the attempted action\.; request [0-9a-f-]{36}\)\. It needs write scope: load_balancer:update/);
+    } finally {
+      fake.faults.readOnlyToken = false;
+    }
+  });
+
+  test('droplets that are off, new, archived or locked are refused by name with their state', async () => {
+    fake.addDroplet({ id: 901, name: 'off-1', publicIp: '127.0.9.1', tags: ['unready'], status: 'off' });
+    fake.addDroplet({ id: 902, name: 'new-1', publicIp: '127.0.9.2', tags: ['unready'], status: 'new' });
+    fake.addDroplet({ id: 903, name: 'locked-1', publicIp: '127.0.9.3', tags: ['unready'], locked: true });
+    fake.addDroplet({ id: 904, name: 'ok-1', publicIp: '127.0.9.4', tags: ['unready'] });
+    const err = await api().listDroplets({ tag: 'unready' }, 'public').catch((e: unknown) => e) as DigitalOceanError;
+    assert.equal(err.retryable, false);
+    assert.match(err.message, /^off-1 \(901\) is off, new-1 \(902\) is new, locked-1 \(903\) is locked: only active, unlocked droplets can be deployed to/);
+    for (const id of [901, 902, 903, 904]) fake.droplets.delete(id);
   });
 
   test('an unreachable API is retryable and says so', () => {

@@ -13,6 +13,7 @@ import { filesDigest } from '../../src/activities/remote';
 import type { DropletTarget, HealthCheckSpec, RemoteSpec, SecretRefs } from '../../src/types';
 import { generateKeyPair, startDropletHost, type DropletHost } from '../../sandbox/droplet-host';
 import { startRegistry, type Registry } from '../../sandbox/registry';
+import { workerPolicy } from '../../src/activities/policy';
 import { APP_REPOSITORY, publishReleases, registryStorage } from '../../sandbox/images';
 
 const work = path.resolve(__dirname, '..', '..', '.sandbox', `remote-test-${process.pid}`);
@@ -64,6 +65,7 @@ before(async () => {
     digitalOcean: () => { throw new Error('not used here'); },
     remote: () => createSshRemote(client.privateKey),
     secret: (name) => (name === 'REGISTRY_PASSWORD' ? PASSWORD : undefined),
+    policy: workerPolicy({ DEPLOYER_REGISTRIES: registry.server, DEPLOYER_FILES_ROOT: work }),
     fetch: globalThis.fetch,
   };
 });

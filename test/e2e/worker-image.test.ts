@@ -59,6 +59,7 @@ test('the worker image: built from the prepared context, non-root, no dev depend
   await engine.docker(['run', '-d', '--name', 'deploy-worker', '--network', 'host',
     '-e', `TEMPORAL_ADDRESS=${stack.address}`, '-e', `DEPLOY_TASK_QUEUE=${stack.taskQueue}`,
     '-e', `DIGITALOCEAN_API_URL=${stack.fleet.workerEnv.DIGITALOCEAN_API_URL}`,
+    '-e', `DEPLOYER_REGISTRIES=${stack.fleet.workerEnv.DEPLOYER_REGISTRIES}`, '-e', `DEPLOYER_FILES_ROOT=${files}`,
     '-e', 'DIGITALOCEAN_TOKEN_FILE=/run/secrets/digitalocean_token', '-v', `${secretFile('token', token)}:/run/secrets/digitalocean_token:ro`,
     '-e', 'REGISTRY_PASSWORD_FILE=/run/secrets/registry_password', '-v', `${secretFile('registry', REGISTRY_PASSWORD)}:/run/secrets/registry_password:ro`,
     '-e', 'DEPLOY_SSH_KEY_PATH=/run/secrets/deploy_ssh_key',

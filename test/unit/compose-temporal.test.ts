@@ -95,3 +95,14 @@ test('secrets: the database password has no default, and the worker reads its se
   assert.deepEqual(svc.worker.profiles, ['worker']);
   assert.ok(!readFileSync(FILE, 'utf8').includes('only-for-this-test'));
 });
+
+test('the server and the Web UI listen on loopback unless the operator publishes them (TEMPORAL_BIND, TEMPORAL_UI_BIND)', () => {
+  const ports = (s: Service & { ports?: { host_ip?: string; published?: string }[] }) => (s.ports ?? []).map((p) => `${p.host_ip ?? '*'}:${p.published}`);
+  assert.deepEqual(ports(svc.temporal), ['127.0.0.1:7233']);
+  assert.deepEqual(ports(svc['temporal-ui']), ['127.0.0.1:8080']);
+  const wide = config({ TEMPORAL_DB_PASSWORD: 'x', TEMPORAL_BIND: '0.0.0.0' }).services;
+  assert.deepEqual(ports(wide.temporal), ['0.0.0.0:7233']);
+  // The worker uploads only from its mounted files and logs in only to the registry the operator names.
+  assert.equal(svc.worker.environment?.DEPLOYER_FILES_ROOT, '/deploy');
+  assert.ok('DEPLOYER_REGISTRIES' in (svc.worker.environment ?? {}));
+});

@@ -8,6 +8,7 @@ import { stringify, parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { ConfigError, chooseRelease, loadEnvironment, readConfigFile } from '../../src/config/loader';
 import { parseDuration } from '../../src/config/duration';
+import { renderPlan } from '../../src/cli/render';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
 const example = () => parse(readFileSync(EXAMPLE, 'utf8'));
@@ -35,7 +36,7 @@ describe('the example configuration', () => {
     assert.equal(plan.rollout.settleDelayMs, 'auto');
     assert.equal(plan.healthCheck.timeoutMs, 120_000);
     assert.equal(plan.rollout.steps.health.timeoutMs, 150_000, 'health step = poll deadline + 30 s');
-    assert.deepEqual(plan.remote.files.filter((f) => f.secret).map((f) => f.to), ['.env.production']);
+    assert.deepEqual(plan.remote.files.filter((f) => f.secret).map((f) => f.to), ['.env.common', '.env.production'], 'env files are 0600 without being marked');
     assert.ok(plan.remote.files.every((f) => path.isAbsolute(f.from)));
     assert.equal(plan.secrets.registryPasswordEnv, 'REGISTRY_PASSWORD');
     assert.ok(!JSON.stringify(plan).includes('change-me'), 'no file content, let alone a secret, is in the plan');
@@ -135,4 +136,22 @@ describe('optional sections and fields left out get the documented defaults', ()
       });
     }
   }
+});
+
+test('env files and private keys are uploaded 0600 unless a file says otherwise, and the plan lists each mode', () => {
+  const file = variant((doc) => {
+    doc.environments.production.files = [
+      { from: 'examples/sample-app/.env.production', to: '.env.production' },
+      { from: 'examples/sample-app/docker-compose.yml', to: 'tls/site.key' },
+      { from: 'examples/sample-app/docker-compose.yml', to: 'app.env' },
+      { from: 'examples/sample-app/docker-compose.yml', to: 'docker-compose.yml' },
+      { from: 'examples/sample-app/docker-compose.yml', to: 'public.pem', secret: false },
+    ];
+    doc.environments.production.compose.files = ['docker-compose.yml'];
+  });
+  const { plan } = loadEnvironment(file, 'production');
+  assert.deepEqual(plan.remote.files.map((f) => [f.to, f.secret]), [
+    ['.env.production', true], ['tls/site.key', true], ['app.env', true], ['docker-compose.yml', false], ['public.pem', false],
+  ]);
+  assert.match(renderPlan(plan, { droplets: [] }, 'v2', []), /files {10}\.env\.production 0600, tls\/site\.key 0600, app\.env 0600, docker-compose\.yml 0644, public\.pem 0644/);
 });

@@ -29,7 +29,7 @@ before(async () => {
   fake = new FakeDigitalOcean('tok');
   for (let i = 1; i <= 3; i++) fake.addDroplet({ id: 100 + i, name: `web-${i}`, publicIp: `127.0.3.${i}`, tags: ['sample-app-production'] });
   fake.addLoadBalancer({ id: 'lb-1', name: 'sample-app-lb', ip: '127.0.3.100', status: 'active', dropletIds: [101, 102, 103], healthCheck: HC });
-  Object.assign(workerEnv, { DIGITALOCEAN_API_URL: await fake.listen(), DIGITALOCEAN_TOKEN: 'tok' });
+  Object.assign(workerEnv, { DIGITALOCEAN_API_URL: await fake.listen(), DIGITALOCEAN_TOKEN: 'tok', DEPLOYER_REGISTRIES: 'registry.digitalocean.com' });
   env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: findBinary('temporal') }, ip: '127.0.0.1', searchAttributes: [DeployApp, DeployEnv, DeployRelease], log: { format: 'pretty', level: 'error' } },
   });
