@@ -35,7 +35,13 @@ export function readConfigFile(file: string): DeployConfigFile {
   if (doc.errors.length > 0) {
     throw new ConfigError(`${file}: not valid YAML: ${doc.errors[0].message}`);
   }
-  const parsed = configSchema.safeParse(doc.toJS());
+  let data: unknown;
+  try {
+    data = doc.toJS(); // an alias bomb (billion laughs) stops here: a configuration error, not a crash
+  } catch (err) {
+    throw new ConfigError(`${file}: not usable YAML: ${(err as Error).message}`);
+  }
+  const parsed = configSchema.safeParse(data);
   if (!parsed.success) throw new ConfigError(formatIssues(file, parsed.error.issues));
   return parsed.data;
 }

@@ -12,7 +12,8 @@ export { HostKeyError, SshConnectError, type ExecResult, type RemotePort, type R
 /** Decide whether to trust the key a droplet presented; returns a reason when not. */
 export function judgeHostKey(droplet: DropletTarget, remote: RemoteSpec, key: Buffer): string | undefined {
   const seen = fingerprint(key);
-  const pinned = remote.hostKeys[droplet.name];
+  // An own property only: a droplet named `constructor` must not find Object's prototype as its pin.
+  const pinned = Object.hasOwn(remote.hostKeys, droplet.name) ? remote.hostKeys[droplet.name] : undefined;
   if (pinned) {
     return pinned === seen ? undefined : `host key of ${droplet.name} (${droplet.address}) is ${seen} but ssh.hostKeys pins ${pinned}: possible man-in-the-middle; refusing to connect`;
   }

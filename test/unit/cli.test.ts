@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cli } from '../helpers/cli';
@@ -176,4 +176,16 @@ test('the CLI loads no activity, SSH or DigitalOcean module', () => {
   assert.ok(loaded.some((f) => f.endsWith(path.join('src', 'client.ts'))), 'the module graph was read');
   const forbidden = loaded.filter((f) => /node_modules\/(node-ssh|ssh2|dots-wrapper)\//.test(f) || /\/src\/(activities|remote|digitalocean)\//.test(f));
   assert.deepEqual(forbidden, []);
+});
+
+test('a YAML alias bomb is a configuration error (exit 2, the file named), not a crash with a stack trace', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'alias-bomb-'));
+  const file = path.join(dir, 'deploy.config.yaml');
+  const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  writeFileSync(file, `${levels.join('\n')}\n`);
+  const { code, err } = await cli('start', 'production', '--config', file, '--dry-run');
+  assert.equal(code, 2);
+  assert.match(err, new RegExp(`${file}: not usable YAML: .*alias`, 'i'));
+  assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
 });

@@ -8,6 +8,8 @@ import path from 'node:path';
 import * as commands from '../../src/remote/commands';
 import { makeReleaseId, planBatches, settleDelayMs, describeSettle } from '../../src/rollout-plan';
 import { checkKnownHosts, fingerprint } from '../../src/remote/known-hosts';
+import { judgeHostKey } from '../../src/remote/ssh';
+import type { RemoteSpec } from '../../src/types';
 import { judge, judgeComposeHealth, reportsRelease } from '../../src/activities/health';
 import { createHmac, randomBytes } from 'node:crypto';
 
@@ -164,4 +166,15 @@ test('compose health: healthy services pass, starting ones wait, unhealthy or cr
   assert.equal(looping.fatal, true);
   assert.match(looping.detail, /service app is in a restart loop \(restarted 3×, exit code 1\)/);
   assert.equal(judgeComposeHealth(line('app', { Status: 'exited', ExitCode: 137 })).detail, 'service app exited (exit code 137)');
+});
+
+test('a droplet named after a property of Object (constructor, toString) is judged by known_hosts, not by the prototype', () => {
+  const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), randomBytes(36)]);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'known-hosts-'));
+  const knownHostsPath = path.join(dir, 'known_hosts');
+  writeFileSync(knownHostsPath, `10.0.0.7 ssh-ed25519 ${key.toString('base64')}\n`);
+  const remote = { hostKeys: {}, knownHostsPath, port: 22 } as unknown as RemoteSpec;
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    assert.equal(judgeHostKey({ id: 7, name, address: '10.0.0.7' }, remote, key), undefined, `${name} is trusted through known_hosts`);
+  }
 });
