@@ -10,6 +10,8 @@ import type { DropletTarget, HealthCheckSpec } from '../types';
 
 /** Until the first good answer the gate polls at least this often: the wait for a boot is latency, not evidence. */
 export const FIRST_ANSWER_POLL_MS = 200;
+/** How often the health poll heartbeats, whatever its probe interval (the step's heartbeat timeout is 10 s). */
+export const HEARTBEAT_MS = 1_000;
 
 export interface HealthInput extends RemoteInput {
   healthCheck: HealthCheckSpec;
@@ -117,6 +119,9 @@ export function healthActivities(deps: ActivityDeps) {
     let probes = 0;
     let last: ProbeResult | undefined;
     const ctx = currentContext();
+    // Heartbeat on its own clock, not once per probe: a 30 s interval or a slow probe must not look like a lost worker.
+    const beat = () => ctx?.heartbeat({ consecutive, probes, last: last?.detail });
+    const heartbeats = ctx ? setInterval(beat, HEARTBEAT_MS) : undefined;
     try {
       while (true) {
         ctx?.cancellationSignal.throwIfAborted();
@@ -125,7 +130,7 @@ export function healthActivities(deps: ActivityDeps) {
         probes++;
         if (last.fatal) break;
         consecutive = last.ok ? consecutive + 1 : 0;
-        ctx?.heartbeat({ consecutive, probes, last: last.detail });
+        beat();
         if (consecutive >= spec.successes) return { probes, elapsedMs: Date.now() - started };
         if (Date.now() - started + spec.intervalMs > spec.timeoutMs) break;
         // The repeated successes are spaced by the configured interval; the first is taken as soon as it comes.
@@ -134,6 +139,7 @@ export function healthActivities(deps: ActivityDeps) {
     } catch (err) {
       throw toFailure(err);
     } finally {
+      clearInterval(heartbeats);
       session?.close();
     }
     if (last?.fatal) {

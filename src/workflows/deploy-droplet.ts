@@ -27,12 +27,13 @@ import { formatMs, releaseDir as stagedDirOf } from '../rollout-plan';
 import { dropletProgressSignal, dropletStatusQuery, type DropletProgress, type DropletView } from './messages';
 import { renderDropletDetails } from '../status-text';
 
-function activityOptions(policy: StepPolicy, heartbeat: boolean): ActivityOptions {
+function activityOptions(policy: StepPolicy): ActivityOptions {
   return {
     // Per attempt; attempts × backoff is the step's whole budget (429s and a busy LB are retried).
     startToCloseTimeout: policy.timeoutMs,
-    // Long steps heartbeat every 2 s: a dead worker is noticed in 30 s, not at the step timeout.
-    heartbeatTimeout: heartbeat ? '30s' : undefined,
+    // Every step heartbeats every 2 s (withHeartbeat), the health poll too between probes: a worker lost while
+    // the droplet is detached is noticed in 10 s, not at the step timeout (62 s measured for record-previous).
+    heartbeatTimeout: '10s',
     retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
   };
 }
@@ -93,12 +94,12 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     }
   }
 
-  const call = <K extends keyof DeployActivities>(key: K, stepPolicy: StepPolicy, summary: string, heartbeat: boolean, ...args: Parameters<DeployActivities[K]>) =>
+  const call = <K extends keyof DeployActivities>(key: K, stepPolicy: StepPolicy, summary: string, ...args: Parameters<DeployActivities[K]>) =>
     (acts[key] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<Awaited<ReturnType<DeployActivities[K]>>> })
-      .executeWithOptions({ ...activityOptions(stepPolicy, heartbeat), summary }, args);
+      .executeWithOptions({ ...activityOptions(stepPolicy), summary }, args);
 
   const health = (release: string | null) =>
-    call('pollHealth', policy.health, `health ${name} → ${release ?? 'previous release'} ${input.healthCheck.successes}×`, true,
+    call('pollHealth', policy.health, `health ${name} → ${release ?? 'previous release'} ${input.healthCheck.successes}×`,
       { ...remoteInput, healthCheck: input.healthCheck, release });
   // A delay of 0 takes no timer (a timer costs a server round trip, about a second); runs started before this
   // change slept even for 0, and must replay that way.
@@ -109,11 +110,11 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   /** Point `current` at a release and start it: one round trip when staged, else switch, then start (which pulls). */
   const switchTo = async (dir: string, release: string, restore: boolean, summary: string) => {
     // A deploy's forward switch remembers what ran before (for `deploy rollback`); restores and rollbacks do not.
-    if (staged) return call('switchRelease', policy.start, `${summary} and start it`, true, { ...remoteInput, releaseDir: dir, ...(restore ? {} : { recordPrevious: true }) });
-    await call('activateRelease', policy.record, summary, false, { ...remoteInput, releaseDir: dir });
-    await call('startRelease', policy.start, restore ? `restart ${release} on ${name}` : `start ${release} on ${name}`, true, { ...remoteInput, restore });
+    if (staged) return call('switchRelease', policy.start, `${summary} and start it`, { ...remoteInput, releaseDir: dir, ...(restore ? {} : { recordPrevious: true }) });
+    await call('activateRelease', policy.record, summary, { ...remoteInput, releaseDir: dir });
+    await call('startRelease', policy.start, restore ? `restart ${release} on ${name}` : `start ${release} on ${name}`, { ...remoteInput, restore });
   };
-  const detach = () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput?.loadBalancer.name}`, false, lbInput as NonNullable<typeof lbInput>);
+  const detach = () => call('detachDroplet', policy.loadBalancer, `detach ${name} from lb ${lbInput?.loadBalancer.name}`, lbInput as NonNullable<typeof lbInput>);
   const drain = () => wait(input.drainDelayMs, `drain ${name} ${formatMs(input.drainDelayMs)}`);
 
   let previous: PreviousRelease | null = null;
@@ -122,7 +123,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   let changedRelease = false;
   let releaseDir: string | undefined;
   let note: string | undefined;
-  const record = () => step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, false, remoteInput));
+  const record = () => step('record-previous', () => call('recordPreviousRelease', policy.record, `record release of ${name}`, remoteInput));
   try {
     if (staged && lbInput) {
       // The record is read during the drain, which is a pure wait: it costs no time. Both end before the saga goes on.
@@ -151,7 +152,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     } else if (input.mode === 'deploy') {
       const releaseId = input.releaseId ?? '';
       releaseDir = await step('upload', () =>
-        call('uploadRelease', policy.upload, `upload ${input.release} to ${name}`, true, { ...remoteInput, release: input.release, releaseId, filesDigest: input.filesDigest }));
+        call('uploadRelease', policy.upload, `upload ${input.release} to ${name}`, { ...remoteInput, release: input.release, releaseId, filesDigest: input.filesDigest }));
     } else {
       releaseDir = input.restoreTo?.releaseDir;
       if (!releaseDir) throw ApplicationFailure.nonRetryable(`no recorded release to roll ${name} back to`, 'NothingToRollBackTo');
@@ -159,8 +160,8 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     if (!staged) {
       const targetDir = releaseDir as string;
       changedRelease = true;
-      await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, false, { ...remoteInput, releaseDir: targetDir }));
-      await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, true, { ...remoteInput, restore: input.mode === 'rollback' }));
+      await step('activate', () => call('activateRelease', policy.record, `switch ${name} to ${input.release}`, { ...remoteInput, releaseDir: targetDir }));
+      await step('start', () => call('startRelease', policy.start, `start ${input.release} on ${name}`, { ...remoteInput, restore: input.mode === 'rollback' }));
     }
     // A release recorded as "unknown" (a `current` without a RELEASE file) cannot name itself: returning to it
     // checks that it answers, as a restore does. Runs started before staging checked for the literal name.
@@ -168,7 +169,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     await step('health', () => health(gateRelease));
     if (lbInput) {
       attachRequested = true; // from here the load balancer may route to it, even if the call fails
-      await step('attach', () => call('attachDroplet', policy.loadBalancer, `attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));
+      await step('attach', () => call('attachDroplet', policy.loadBalancer, `attach ${name} to lb ${lbInput.loadBalancer.name}`, lbInput));
       if (neverRestartInService) {
         // In service on the new release: an abort now must not restart it. The settle runs to its end so the
         // load balancer counts it healthy before anything else changes; a rollback returns it via detach.
@@ -201,7 +202,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
           await step('restore-health', () => health(expected));
         }
         if (detachRequested && lbInput) {
-          await step('reattach', () => call('attachDroplet', policy.loadBalancer, `re-attach ${name} to lb ${lbInput.loadBalancer.name}`, false, lbInput));
+          await step('reattach', () => call('attachDroplet', policy.loadBalancer, `re-attach ${name} to lb ${lbInput.loadBalancer.name}`, lbInput));
           await step('settle', settle);
         }
       } catch (compErr) {
@@ -228,7 +229,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     // Housekeeping never fails a deploy that succeeded (and waits for the next rollout after an abort); a staged
     // rollout pruned while staging, off the critical path.
     try {
-      await call('pruneReleases', policy.record, `prune old releases on ${name}`, false, remoteInput);
+      await call('pruneReleases', policy.record, `prune old releases on ${name}`, remoteInput);
     } catch {
       // left for the next rollout
     }
