@@ -30,7 +30,9 @@ export function rollbackTarget(name: string, current: PreviousRelease | null, re
   if (!target) {
     problems.push(request.to
       ? `${name} keeps no release ${request.to} (kept: ${kept})`
-      : `${name} has no record of the release it ran before its last deploy (deployed by an older version, or never deployed); name one with --to <tag> (kept: ${kept})`);
+      : releases.before
+        ? `${name} ran ${releases.before} before its last deploy, but that release directory is gone (pruned, or removed by hand); name a kept one with --to <tag> (kept: ${kept})`
+        : `${name} has no record of the release it ran before its last deploy (deployed by an older version, or never deployed); name one with --to <tag> (kept: ${kept})`);
     return undefined;
   }
   return current?.releaseDir === target.releaseDir ? null : target;

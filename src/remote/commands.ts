@@ -95,9 +95,14 @@ export function registryLogin(registry: NonNullable<RemoteSpec['registry']>): st
 /** Held while containers start: an `up` that an abort left running on the droplet never races the restore's `up`. */
 export const START_LOCK = '.start.lock';
 
-/** Enter a release directory (default `current`) with its image tag exported, as every compose command needs. */
+/**
+ * Enter a release directory (default `current`) with its image tag exported, as every compose command needs.
+ * `cd -P` resolves the link: Compose v2 resolves relative bind mounts against the logical path, which for
+ * `current/…` is the same string in every release, so a service whose mounted file changed was kept on the old
+ * file; from the physical release path its definition changes and Compose recreates it (as v1 always did).
+ */
 export function enterRelease(remote: Pick<RemoteSpec, 'remoteDir'>, dir = `${remote.remoteDir}/current`): string {
-  return `cd ${shq(dir)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
+  return `cd -P ${shq(dir)}; export ${RELEASE_VARIABLE}="$(cat ${RELEASE_FILE})"`;
 }
 
 /** One compose subcommand run inside a release directory (default `current`). */
@@ -170,12 +175,15 @@ export function releaseCommand(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFi
   return `${composeIn(remote, `run --rm -T ${shq(service)} ${command}`, dir)} 2>&1`;
 }
 
-/** Delete abandoned partial uploads and old releases, keeping the newest `keep` and whatever `current` points to. */
+/**
+ * Delete abandoned partial uploads and old releases, keeping the newest `keep` and whatever `current` and
+ * `previous` point to (`previous` is where `deploy rollback` goes).
+ */
 export function pruneReleases(remote: Pick<RemoteSpec, 'remoteDir' | 'keepReleases'>): string {
   const dir = shq(releasesDir(remote));
-  return `cd ${dir} || exit 0; rm -rf ./${PARTIAL_PREFIX}*; cur="$(basename "$(readlink ../current)")"; ` +
+  return `cd ${dir} || exit 0; rm -rf ./${PARTIAL_PREFIX}*; cur="$(basename "$(readlink ../current)")"; prev="$(basename "$(readlink ../previous)")"; ` +
     `ls -1t | grep -v '^${PARTIAL_PREFIX.replace('.', '\\.')}' | tail -n +${remote.keepReleases + 1} | ` +
-    `while read -r d; do [ "$d" = "$cur" ] || rm -rf -- "$d"; done`;
+    `while read -r d; do [ "$d" = "$cur" ] || [ "$d" = "$prev" ] || rm -rf -- "$d"; done`;
 }
 
 /** Dangling images only. Never a system prune that takes volumes with it: volumes hold data. */

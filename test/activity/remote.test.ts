@@ -207,3 +207,53 @@ describe('host key verification', () => {
     assert.ok(await connect({ hostKeys: {}, knownHostsPath: file }));
   });
 });
+
+describe('a release\'s files reach every service', () => {
+  // The original setup's topology: a proxy service in front of the app with its config bind-mounted from the
+  // release directory. Compose v2 kept the proxy on the old file when it ran inside the `current` link.
+  let edge: RemoteSpec;
+  let edgeFiles: string;
+  const edgeInput = () => ({ droplet, remote: edge, secrets });
+  const served = async () => (await host.engine.docker(['exec', 'edge-proxy-1', 'cat', '/etc/proxy.conf'])).trim();
+  const release = async (tag: string, id: string, conf: string, switchTo: boolean) => {
+    writeFileSync(path.join(edgeFiles, 'proxy', 'proxy.conf'), `${conf}\n`);
+    const dir = await run(acts().uploadRelease, { ...edgeInput(), release: tag, releaseId: id, filesDigest: filesDigest(edge.files) });
+    if (switchTo) await run(acts().switchRelease, { ...edgeInput(), releaseDir: dir, recordPrevious: true });
+    return dir;
+  };
+
+  before(() => {
+    edgeFiles = path.join(work, 'edge');
+    mkdirSync(path.join(edgeFiles, 'proxy'), { recursive: true });
+    writeFileSync(path.join(edgeFiles, 'compose.yml'), [
+      'services:', '  proxy:', `    image: \${REGISTRY_HOST}/${APP_REPOSITORY}:v1`, '    command: ["node", "-e", "setInterval(() => {}, 1e9)"]',
+      '    volumes: ["./proxy/proxy.conf:/etc/proxy.conf:ro"]', '',
+    ].join('\n'));
+    edge = {
+      ...remote, remoteDir: 'apps/edge', composeProject: 'edge', composeFiles: ['compose.yml'], keepReleases: 2, pruneImages: false,
+      files: [
+        { from: path.join(edgeFiles, 'compose.yml'), to: 'compose.yml', secret: false },
+        { from: path.join(edgeFiles, 'proxy', 'proxy.conf'), to: 'proxy/proxy.conf', secret: false },
+      ],
+    };
+  });
+
+  test('a changed config file is what the service serves after the switch (Compose v2, as v1)', async () => {
+    assert.equal(host.composeV2, true, 'this droplet drives Compose v2');
+    await release('r1', 'r1-20260201000000', 'upstream one', true);
+    assert.equal(await served(), 'upstream one');
+    await release('r2', 'r2-20260202000000', 'upstream two', true);
+    assert.equal(await served(), 'upstream two', 'the proxy was recreated on the new release\'s file');
+  });
+
+  test('pruning keeps what `previous` points to (deploy rollback\'s target), besides `current` and the newest', async () => {
+    await release('r3', 'r3-20260203000000', 'three', false);
+    await release('r4', 'r4-20260204000000', 'four', false);
+    assert.equal(readlinkSync(onDroplet('apps/edge/previous')), 'releases/r1-20260201000000');
+    await run(acts().pruneReleases, edgeInput());
+    assert.deepEqual(readdirSync(onDroplet('apps/edge/releases')).sort(), ['r1-20260201000000', 'r2-20260202000000', 'r3-20260203000000', 'r4-20260204000000']);
+    await release('r5', 'r5-20260205000000', 'five', false);
+    await run(acts().pruneReleases, edgeInput());
+    assert.deepEqual(readdirSync(onDroplet('apps/edge/releases')).sort(), ['r1-20260201000000', 'r2-20260202000000', 'r4-20260204000000', 'r5-20260205000000']);
+  });
+});

@@ -9,6 +9,7 @@ import * as commands from '../../src/remote/commands';
 import { makeReleaseId, planBatches, settleDelayMs, describeSettle } from '../../src/rollout-plan';
 import { checkKnownHosts, fingerprint } from '../../src/remote/known-hosts';
 import { judgeHostKey } from '../../src/remote/ssh';
+import { rollbackTarget } from '../../src/activities/fleet';
 import type { RemoteSpec } from '../../src/types';
 import { judge, judgeComposeHealth, reportsRelease } from '../../src/activities/health';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -20,9 +21,9 @@ test('values are single-quoted so spaces and quotes cannot break out', () => {
   assert.equal(execFileSync('sh', ['-c', `printf %s ${commands.shq("a b'c $HOME")}`], { encoding: 'utf8' }), "a b'c $HOME");
 });
 
-test('start runs pull then up -d --remove-orphans inside current, with the release exported', () => {
+test('start runs pull then up -d --remove-orphans inside current (its link resolved), with the release exported', () => {
   const [pull, up] = commands.startRelease(remote);
-  assert.match(pull, /cd '\/srv\/my app\/current'; export APP_RELEASE="\$\(cat RELEASE\)"; if docker compose version .*; fi; dc -p 'shop' -f 'docker-compose.yml' -f 'o'\\''brien.yml' pull$/);
+  assert.match(pull, /cd -P '\/srv\/my app\/current'; export APP_RELEASE="\$\(cat RELEASE\)"; if docker compose version .*; fi; dc -p 'shop' -f 'docker-compose.yml' -f 'o'\\''brien.yml' pull$/);
   assert.match(up, /; dc -p .* up -d --remove-orphans$/);
 });
 
@@ -177,4 +178,12 @@ test('a droplet named after a property of Object (constructor, toString) is judg
   for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
     assert.equal(judgeHostKey({ id: 7, name, address: '10.0.0.7' }, remote, key), undefined, `${name} is trusted through known_hosts`);
   }
+});
+
+test('deploy rollback: a recorded previous release that is gone is said to be gone, not "no record"', () => {
+  const problems: string[] = [];
+  const target = rollbackTarget('web-1', { release: 'v3', releaseDir: '/srv/app/releases/v3-1' },
+    { before: '/srv/app/releases/v2-1', kept: [{ release: 'v3', releaseDir: '/srv/app/releases/v3-1' }] }, {}, problems);
+  assert.equal(target, undefined);
+  assert.deepEqual(problems, ['web-1 ran /srv/app/releases/v2-1 before its last deploy, but that release directory is gone (pruned, or removed by hand); name a kept one with --to <tag> (kept: v3)']);
 });

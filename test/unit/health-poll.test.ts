@@ -31,7 +31,7 @@ test('between probes spaced 3 s apart, the poll heartbeats every second', async 
   const beats: number[] = [];
   env.on('heartbeat', () => beats.push(Date.now()));
   const started = Date.now();
-  const result = await env.run(healthActivities(deps).pollHealth, {
+  const result: { probes: number } = await env.run(healthActivities(deps).pollHealth, {
     droplet: { id: 1, name: 'web-1', address: '127.0.0.1' }, remote: {} as RemoteSpec, secrets: { tokenEnv: 'T', sshKeyEnv: 'K' }, healthCheck: spec, release: 'v2',
   });
   assert.equal(result.probes, 2);
