@@ -59,3 +59,18 @@ export function formatMs(ms: number): string {
   const seconds = Math.round((ms % 60_000) / 1000);
   return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
 }
+
+/** The retry policy every step runs under (deploy-droplet.ts, staging): first retry after 2 s, doubling, at most 30 s. */
+export const STEP_RETRY = { initialMs: 2_000, coefficient: 2, maxMs: 30_000 } as const;
+
+/** How long a step keeps retrying after its first failure: the sum of the waits between its attempts. */
+export function retryWindowMs(attempts: number): number {
+  let total = 0;
+  for (let k = 0; k < attempts - 1; k++) total += Math.min(STEP_RETRY.initialMs * STEP_RETRY.coefficient ** k, STEP_RETRY.maxMs);
+  return total;
+}
+
+/** STEP_RETRY as Temporal's retry options. */
+export function stepRetry(maximumAttempts: number) {
+  return { maximumAttempts, initialInterval: STEP_RETRY.initialMs, backoffCoefficient: STEP_RETRY.coefficient, maximumInterval: STEP_RETRY.maxMs };
+}

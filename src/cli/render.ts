@@ -1,7 +1,7 @@
 // Human-readable text for plans, progress and status. Pure: strings in, strings out.
 import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
 import type { DropletStatus, RolloutStatus } from '../rollout-status';
-import { describeSettle, formatMs, planBatches } from '../rollout-plan';
+import { describeSettle, formatMs, planBatches, retryWindowMs } from '../rollout-plan';
 import { clock, releaseCommandLines, statusHeadline } from '../status-text';
 
 export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string, problems: string[], current?: Record<string, PreviousRelease | null>): string {
@@ -14,6 +14,7 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
       : '  load balancer  none: each droplet is out of service while it restarts (acceptDowntime)',
     `  droplets       ${fleet.droplets.length}, ${r.batchSize} at a time, at least ${r.minAttached} kept attached`,
     `  per droplet    detach → drain ${formatMs(r.drainDelayMs)} → upload ${plan.remote.files.length} file(s) to ${plan.remote.remoteDir}/releases → switch current → compose pull + up -d → health ${plan.healthCheck.successes}× → attach → settle ${describeSettle(r, lb)}`,
+    `  staging        before any detach, ${r.stageConcurrency} droplet(s) at a time; retried ${r.steps.stage.maximumAttempts - 1}× over ${formatMs(retryWindowMs(r.steps.stage.maximumAttempts))} (rollout.steps.stage.attempts)`,
     `  files          ${plan.remote.files.map((f) => `${f.to} ${f.secret ? '0600' : '0644'}`).join(', ')}`,
     `  on failure     ${r.onFailure}${r.bakeMs ? `; bake ${formatMs(r.bakeMs)} between batches` : ''}`,
   ];

@@ -20,7 +20,9 @@ const STEP_DEFAULTS: Record<keyof EnvironmentPlan['rollout']['steps'], { timeout
   record: { timeout: '1m', attempts: 5 },
   loadBalancer: { timeout: '10s', attempts: 10 },
   upload: { timeout: '5m', attempts: 5 },
-  stage: { timeout: '15m', attempts: 3 }, // per attempt for a group of droplets: upload and pull, before any detach
+  // Per attempt for a group of droplets: upload and pull, before any detach. Nothing is out of the LB yet, so it
+  // can wait: 8 attempts ride out about 2 minutes of registry or network trouble (3 rode out 6 s).
+  stage: { timeout: '15m', attempts: 8 },
   start: { timeout: '10m', attempts: 3 },
   health: { timeout: '0s', attempts: 2 }, // 0 → derived from healthCheck.timeout
 };

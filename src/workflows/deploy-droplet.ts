@@ -23,7 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../types';
-import { formatMs, releaseDir as stagedDirOf } from '../rollout-plan';
+import { formatMs, releaseDir as stagedDirOf, stepRetry } from '../rollout-plan';
 import { dropletProgressSignal, dropletStatusQuery, type DropletProgress, type DropletView } from './messages';
 import { renderDropletDetails } from '../status-text';
 
@@ -34,7 +34,7 @@ function activityOptions(policy: StepPolicy): ActivityOptions {
     // Every step heartbeats every 2 s (withHeartbeat), the health poll too between probes: a worker lost while
     // the droplet is detached is noticed in 10 s, not at the step timeout (62 s measured for record-previous).
     heartbeatTimeout: '10s',
-    retry: { maximumAttempts: policy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+    retry: stepRetry(policy.maximumAttempts),
   };
 }
 

@@ -21,7 +21,7 @@ import {
 import type { DeployActivities } from '../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, RolloutInput } from '../types';
 import { decodeIndices, dropletAt, encodeIndices, groupByRelease, ungroup } from '../compact';
-import { formatMs, makeReleaseId, releaseDir as releaseDirOf, settleDelayMs } from '../rollout-plan';
+import { formatMs, makeReleaseId, releaseDir as releaseDirOf, settleDelayMs, stepRetry } from '../rollout-plan';
 import type { ReleaseCommandResult } from '../activities/release';
 import type { ReleaseCommandRecord } from '../rollout-status';
 import { findDetail } from '../failure-details';
@@ -339,7 +339,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     const { stageRelease } = proxyActivities<DeployActivities>({
       startToCloseTimeout: stagePolicy.timeoutMs,
       heartbeatTimeout: '30s',
-      retry: { maximumAttempts: stagePolicy.maximumAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
+      retry: stepRetry(stagePolicy.maximumAttempts),
     });
     const n = fleet.ids.length;
     message = `staging ${release} on ${n} droplet(s), ${Math.min(concurrency, n)} at a time: files and images, nothing detached yet`;

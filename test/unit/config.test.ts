@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, chooseRelease, loadEnvironment, readConfigFile } from '../../src/config/loader';
 import { parseDuration } from '../../src/config/duration';
 import { renderPlan } from '../../src/cli/render';
+import { retryWindowMs } from '../../src/rollout-plan';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', 'deploy.config.example.yaml');
 const example = () => parse(readFileSync(EXAMPLE, 'utf8'));
@@ -120,7 +121,7 @@ describe('optional sections and fields left out get the documented defaults', ()
     );
     assert.deepEqual(defaults.rollout.steps.loadBalancer, { timeoutMs: 10_000, maximumAttempts: 10 });
     assert.deepEqual(defaults.rollout.steps.upload, { timeoutMs: 300_000, maximumAttempts: 5 });
-    assert.deepEqual(defaults.rollout.steps.stage, { timeoutMs: 900_000, maximumAttempts: 3 });
+    assert.deepEqual(defaults.rollout.steps.stage, { timeoutMs: 900_000, maximumAttempts: 8 });
     assert.equal(defaults.healthCheck.successes, 3);
     assert.equal(defaults.healthCheck.intervalMs, 2_000);
     assert.equal(defaults.healthCheck.compose, false);
@@ -154,4 +155,12 @@ test('env files and private keys are uploaded 0600 unless a file says otherwise,
     ['.env.production', true], ['tls/site.key', true], ['app.env', true], ['docker-compose.yml', false], ['public.pem', false],
   ]);
   assert.match(renderPlan(plan, { droplets: [] }, 'v2', []), /files {10}\.env\.production 0600, tls\/site\.key 0600, app\.env 0600, docker-compose\.yml 0644, public\.pem 0644/);
+});
+
+test('staging waits out about two minutes of registry trouble by default, and the plan says how long', () => {
+  const { plan } = loadEnvironment(EXAMPLE, 'production');
+  assert.equal(plan.rollout.steps.stage.maximumAttempts, 8);
+  assert.ok(retryWindowMs(plan.rollout.steps.stage.maximumAttempts) >= 120_000, 'at least two minutes between the first and the last attempt');
+  assert.equal(retryWindowMs(3), 6_000, 'what 3 attempts rode out');
+  assert.match(renderPlan(plan, { droplets: [] }, 'v2', []), /staging {8}before any detach, 8 droplet\(s\) at a time; retried 7× over 2m \(rollout\.steps\.stage\.attempts\)/);
 });
