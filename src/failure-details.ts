@@ -11,3 +11,16 @@ export function findDetail<T>(err: unknown, matches: (value: object) => boolean)
   }
   return undefined;
 }
+
+/** The first ApplicationFailure type along the cause chain. */
+export function failureType(err: unknown): string | undefined {
+  let e = err as { type?: unknown; cause?: unknown } | undefined;
+  while (e) {
+    if (typeof e.type === 'string') return e.type;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+/** A configuration error found on the fleet (staging), not a fault of it: the rollout ends as a refusal, exit 2. */
+export const CONFIG_REFUSED = 'ConfigRefused';

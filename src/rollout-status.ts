@@ -130,6 +130,8 @@ export interface RolloutCarry {
   needsAttention: string[];
   failedThenResumed: string[];
   failure?: string;
+  /** The failure is a configuration error found while staging: nothing was touched, the CLI exits 2. */
+  refused?: boolean;
   message?: string;
   stopped?: boolean;
   /** `deploy rollback`: each droplet's target (null: it already runs it). */

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { currentContext, toFailure, withHeartbeat } from './deps';
 import { mapPool } from './pool';
+import { CONFIG_REFUSED } from '../failure-details';
 import { checkFilesDigest, putRelease, registryPassword, run, type ReleaseFiles } from './remote';
 import * as commands from '../remote/commands';
 import type { RemoteSession } from '../remote/port';
@@ -16,6 +17,15 @@ export interface StageInput extends ReleaseFiles {
   secrets: SecretRefs;
   /** Droplets staged at once. */
   concurrency: number;
+  /** The release command's service, checked against the staged compose files on the droplet it runs on. */
+  releaseCommand?: { service: string; on: string };
+}
+
+/** A service the release command names must exist in the release's compose files: a configuration error, not a retry. */
+export function missingService(service: string, servicesOut: string): string | undefined {
+  const services = servicesOut.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (services.includes(service)) return undefined;
+  return `rollout.releaseCommand.service "${service}" is not a service of the compose files (services: ${services.join(', ') || 'none'}); fix it in the config`;
 }
 
 /** Causes a retry cannot fix: the tag or repository is unknown, the registry refuses us, the disk is full. */
@@ -36,7 +46,7 @@ export function stageActivities(deps: ActivityDeps) {
       const open = new Set<RemoteSession>();
       const onCancel = () => open.forEach((s) => s.close());
       ctx?.cancellationSignal.addEventListener('abort', onCancel);
-      const failures: { droplet: string; error: string; refused: boolean }[] = [];
+      const failures: { droplet: string; error: string; refused: boolean; config?: boolean }[] = [];
       const queue = input.droplets.filter((d) => !done.has(d.name));
 
       const stageOne = async (droplet: DropletTarget) => {
@@ -47,6 +57,11 @@ export function stageActivities(deps: ActivityDeps) {
           await run(session, droplet, 'prune old releases', commands.pruneReleases(input.remote));
           const dir = await putRelease(session, { ...input, droplet });
           if (input.remote.registry && password !== undefined) await run(session, droplet, 'registry login', commands.registryLogin(input.remote.registry), password);
+          const rc = input.releaseCommand;
+          if (rc && rc.on === droplet.name) {
+            const problem = missingService(rc.service, await run(session, droplet, 'compose config --services', commands.composeIn(input.remote, 'config --services', dir)));
+            if (problem) throw ApplicationFailure.create({ message: problem, type: CONFIG_REFUSED, nonRetryable: true });
+          }
           await run(session, droplet, 'docker compose pull', commands.pullStaged(input.remote, dir));
           if (input.remote.pruneImages) await run(session, droplet, 'prune dangling images', commands.pruneDanglingImages());
         } finally {
@@ -66,7 +81,7 @@ export function stageActivities(deps: ActivityDeps) {
               const mapped = toFailure(err) as Error;
               const error = mapped.message ?? String(err);
               const refused = isStageRefusal(error) || (mapped instanceof ApplicationFailure && mapped.nonRetryable === true);
-              failures.push({ droplet: d.name, error, refused });
+              failures.push({ droplet: d.name, error, refused, config: mapped instanceof ApplicationFailure && mapped.type === CONFIG_REFUSED });
             }
           }, { stop: () => failures.some((f) => f.refused), details: () => ({ staged: [...done] }) });
           ctx?.cancellationSignal.throwIfAborted();
@@ -76,7 +91,7 @@ export function stageActivities(deps: ActivityDeps) {
             const more = failures.length > 3 ? ` (and ${failures.length - 3} more)` : '';
             throw ApplicationFailure.create({
               message: `staging ${input.release} failed on ${failures.length} droplet(s): ${named}${more}`,
-              type: 'StageFailed',
+              type: failures.some((f) => f.config) ? CONFIG_REFUSED : 'StageFailed',
               nonRetryable: failures.some((f) => f.refused),
             });
           }

@@ -24,7 +24,7 @@ import { decodeIndices, dropletAt, encodeIndices, groupByRelease, ungroup } from
 import { formatMs, makeReleaseId, releaseDir as releaseDirOf, settleDelayMs, stepRetry } from '../rollout-plan';
 import type { ReleaseCommandResult } from '../activities/release';
 import type { ReleaseCommandRecord } from '../rollout-status';
-import { findDetail } from '../failure-details';
+import { CONFIG_REFUSED, failureType, findDetail } from '../failure-details';
 import { renderCurrentDetails } from '../status-text';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
 import { deployDropletWorkflow, messageOf } from './deploy-droplet';
@@ -342,6 +342,8 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       retry: stepRetry(stagePolicy.maximumAttempts),
     });
     const n = fleet.ids.length;
+    const rcPlan = input.rollback ? undefined : plan.rollout.releaseCommand;
+    const rcStaged = rcPlan ? { service: rcPlan.service, on: rcPlan.on && fleet.names.includes(rcPlan.on) ? rcPlan.on : fleet.names[0] } : undefined;
     message = `staging ${release} on ${n} droplet(s), ${Math.min(concurrency, n)} at a time: files and images, nothing detached yet`;
     publish();
     batchScope = new CancellationScope();
@@ -351,12 +353,14 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
           const droplets = Array.from({ length: Math.min(STAGE_GROUP, n - from) }, (_, k) => dropletAt(fleet, from + k));
           await stageRelease({
             droplets, remote: plan.remote, secrets: plan.secrets, concurrency, release, releaseId: carry.releaseId, filesDigest: carry.filesDigest,
+            ...(rcStaged ? { releaseCommand: rcStaged } : {}),
           });
         }
       });
       carry.staged = true;
     } catch (err) {
       if (!carry.abortRequested) carry.failure = `${messageOf(err)}; stopped before any droplet was detached`;
+      if (failureType(err) === CONFIG_REFUSED) carry.refused = true; // a configuration error: exit 2, like preflight's
     } finally {
       batchScope = undefined;
       message = undefined;
@@ -525,7 +529,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       if (failures === 0) return finish('rolled-back', `${carry.failure}. Rolled back ${updated} updated droplet(s) to their previous release.${attention()}`);
       return finish('failed', `${carry.failure}. Rollback of ${failures} droplet(s) failed.${attention()}`);
     }
-    return finish('failed', `${carry.failure}.${updated ? ` ${updated} droplet(s) stay on ${release}.` : ''}${attention()}`);
+    return finish('failed', `${carry.failure}.${updated ? ` ${updated} droplet(s) stay on ${release}.` : ''}${attention()}`, carry.refused === true);
   }
   if (carry.failedThenResumed.length) {
     return finish('failed', `${updated} droplet(s) now run ${release}; ${carry.failedThenResumed.join(', ')} failed and kept their previous release`);

@@ -256,4 +256,17 @@ describe('a release\'s files reach every service', () => {
     await run(acts().pruneReleases, edgeInput());
     assert.deepEqual(readdirSync(onDroplet('apps/edge/releases')).sort(), ['r1-20260201000000', 'r2-20260202000000', 'r4-20260204000000', 'r5-20260205000000']);
   });
+
+  test('a release command naming a service the compose files lack is refused while staging, as a configuration error', async () => {
+    writeFileSync(path.join(edgeFiles, 'proxy', 'proxy.conf'), 'six\n');
+    const err = await run(acts().stageRelease, {
+      droplets: [droplet], remote: edge, secrets, concurrency: 1, release: 'r6', releaseId: 'r6-20260206000000', filesDigest: filesDigest(edge.files),
+      releaseCommand: { service: 'migrate', on: 'web-1' },
+    }).catch((e: unknown) => e);
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, 'ConfigRefused');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /rollout\.releaseCommand\.service "migrate" is not a service of the compose files \(services: proxy\); fix it in the config/);
+    assert.equal(await served(), 'upstream two', 'nothing running changed');
+  });
 });

@@ -2,6 +2,7 @@
 // LB membership), log every call in order, and fail or block on demand.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeployActivities } from '../../src/activities';
+import { CONFIG_REFUSED } from '../../src/failure-details';
 import { compactPlan, fleetProblems, rollbackTarget, type RollbackRequest } from '../../src/activities/fleet';
 import { compactFleet } from '../../src/compact';
 import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
@@ -16,6 +17,8 @@ export interface Injection {
   /** How many calls fail; default every call. */
   times?: number;
   retryable?: boolean;
+  /** The failure's type (default Injected). */
+  type?: string;
   /** The call takes effect, then fails (an answer lost after the API applied it). */
   afterEffect?: boolean;
 }
@@ -106,7 +109,7 @@ export class FakeFleet {
       if (hit.times !== undefined) hit.times--;
       this.calls.push(`  ✗ ${activity} ${droplet}`);
       const message = `injected failure of ${activity} on ${droplet}`;
-      throw hit.retryable ? ApplicationFailure.retryable(message, 'Injected') : ApplicationFailure.nonRetryable(message, 'Injected');
+      throw ApplicationFailure.create({ message, type: hit.type ?? 'Injected', nonRetryable: !hit.retryable });
     }
   }
 
@@ -161,6 +164,7 @@ export class FakeFleet {
       },
       stageRelease: async ({ droplets: group, release, releaseId }: { droplets: DropletTarget[]; release: string; releaseId: string }) => {
         const failures: string[] = [];
+        let type = 'StageFailed';
         for (const droplet of group) {
           try {
             await this.enter('stageRelease', droplet.name, release);
@@ -168,9 +172,10 @@ export class FakeFleet {
             this.dirs.set(releaseDir, { release, releaseDir });
           } catch (err) {
             failures.push(`${droplet.name}: ${(err as Error).message}`);
+            if ((err as ApplicationFailure).type === CONFIG_REFUSED) type = CONFIG_REFUSED;
           }
         }
-        if (failures.length) throw ApplicationFailure.nonRetryable(`staging ${release} failed on ${failures.length} droplet(s): ${failures.join('; ')}`, 'StageFailed');
+        if (failures.length) throw ApplicationFailure.nonRetryable(`staging ${release} failed on ${failures.length} droplet(s): ${failures.join('; ')}`, type);
         return { staged: group.length };
       },
       switchRelease: async ({ droplet, releaseDir, recordPrevious }: { droplet: DropletTarget; releaseDir: string; recordPrevious?: boolean }) => {

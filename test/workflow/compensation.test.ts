@@ -46,6 +46,17 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2']);
   });
 
+  test('a configuration error found while staging (a release command\'s missing service) is a refusal: exit 2, nothing detached', async () => {
+    const fake = new FakeFleet(droplets(2));
+    fake.injections = [{ activity: 'stageRelease', droplet: 'web-1', type: 'ConfigRefused' }];
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, testPlan({ onFailure: 'rollback' }))).outcome;
+      assert.equal(result?.status, 'failed');
+      assert.equal(result?.refused, true, 'the CLI exits 2, as for a preflight refusal');
+    });
+    assert.ok(!fake.calls.some((c) => c.startsWith('detachDroplet')), 'nothing was detached');
+  });
+
   for (const c of cases) {
     test(`${c.step} fails → ${c.compensation.join(', ')}`, async () => {
       const fake = new FakeFleet(droplets(2));
