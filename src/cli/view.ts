@@ -25,10 +25,13 @@ async function dropletView(client: Handles, workflowId: string, cache: ViewCache
 /** Fill in steps (and the step in progress) for the droplets the rollout lists, from their own workflows. */
 export async function withDropletSteps(client: Handles, rolloutId: string, status: RolloutStatus, cache: ViewCache = new Map()): Promise<RolloutStatus> {
   await Promise.all(status.droplets.map(async (d: DropletStatus) => {
-    if (d.state === 'pending' || d.steps.length) return; // untouched, or a run whose steps the rollout itself kept
+    // Untouched by this rollout (its child IDs are reused across rollouts: the last rollout's child would answer,
+    // and with no worker on its old task queue a query waits ~30 s), or a run whose steps the rollout itself kept.
+    if (d.state === 'pending' || d.state === 'skipped' || d.steps.length) return;
     const ids = [`${rolloutId}/${d.name}`];
     if (d.state === 'rolling-back' || d.state === 'rolled-back' || d.error?.startsWith('rollback:')) ids.push(`${rolloutId}/${d.name}/rollback`);
-    const views = (await Promise.all(ids.map((id) => dropletView(client, id, cache)))).filter((v): v is DropletView => Boolean(v));
+    const views = (await Promise.all(ids.map((id) => dropletView(client, id, cache))))
+      .filter((v): v is DropletView => Boolean(v) && (v?.steps[0]?.startedAt ?? status.startedAt) >= status.startedAt); // an earlier rollout's run
     d.steps = views.flatMap((v) => v.steps);
     const live = views.find((v) => v.step);
     d.step = live?.step;

@@ -9,6 +9,7 @@ import { cli } from '../helpers/cli';
 import { historyQuery, renderHistory } from '../../src/cli/history';
 import { renderTimelineSvg } from '../../src/cli/timeline';
 import { renderCurrentDetails } from '../../src/status-text';
+import { withDropletSteps } from '../../src/cli/view';
 import type { RolloutStatus } from '../../src/workflows/messages';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
 import { legacyRolloutWorkflowId, rolloutWorkflowId } from '../../src/rollout-plan';
@@ -188,4 +189,32 @@ test('a YAML alias bomb is a configuration error (exit 2, the file named), not a
   assert.equal(code, 2);
   assert.match(err, new RegExp(`${file}: not usable YAML: .*alias`, 'i'));
   assert.doesNotMatch(err, /\n\s+at /, 'no stack trace');
+});
+
+test('status shows only this rollout\'s children: none queried for droplets it did not reach, an earlier rollout\'s run ignored', async () => {
+  const t = Date.UTC(2026, 11, 1, 14, 0, 0);
+  const queried: string[] = [];
+  const earlier = { droplet: 'web-2', mode: 'deploy', release: 'v1', steps: [{ step: 'detach', startedAt: t - 86_400_000 }] };
+  const ours = { droplet: 'web-1', mode: 'deploy', release: 'v2', outcome: 'deployed', steps: [{ step: 'detach', startedAt: t + 1000, endedAt: t + 2000, ok: true }] };
+  const client = {
+    getHandle: (id: string) => ({
+      query: async () => {
+        queried.push(id);
+        return id.endsWith('/web-1') ? ours : earlier;
+      },
+    }),
+  } as unknown as Parameters<typeof withDropletSteps>[0];
+  const status = {
+    app: 'shop', env: 'production', release: 'v2', phase: 'failed', paused: false, abortRequested: false, startedAt: t,
+    batches: [], currentBatch: 0, settleDelayMs: 0, warnings: [], needsAttention: [],
+    droplets: [
+      { name: 'web-1', id: 1, batch: 0, state: 'deployed', previousRelease: 'v1', release: 'v2', steps: [] },
+      { name: 'web-2', id: 2, batch: 1, state: 'failed', previousRelease: 'v1', release: 'v2', steps: [] },
+      { name: 'web-3', id: 3, batch: 2, state: 'skipped', previousRelease: 'v1', steps: [] },
+    ],
+  } as unknown as RolloutStatus;
+  const view = await withDropletSteps(client, 'rollout-shop.production', status);
+  assert.deepEqual(queried.sort(), ['rollout-shop.production/web-1', 'rollout-shop.production/web-2'], 'web-3 was not reached: not queried');
+  assert.equal(view.droplets[0].steps.length, 1);
+  assert.deepEqual(view.droplets[1].steps, [], 'web-2\'s answering run began before this rollout: not shown');
 });
