@@ -70,6 +70,7 @@ export type StepName =
   | 'health'
   | 'attach'
   | 'settle'
+  | 'verify'
   | 'restore'
   | 'restore-health'
   | 'reattach';

@@ -14,7 +14,7 @@ export interface TimelineLoad {
 
 const COLOURS: Record<string, string> = {
   'record-previous': '#9e9e9e', detach: '#ef6c00', drain: '#ffb74d', upload: '#42a5f5', activate: '#1e88e5',
-  start: '#3949ab', switch: '#3949ab', health: '#8e24aa', attach: '#2e7d32', settle: '#81c784',
+  start: '#3949ab', switch: '#3949ab', health: '#8e24aa', attach: '#2e7d32', settle: '#81c784', verify: '#ab47bc',
   restore: '#c62828', 'restore-health': '#e57373', reattach: '#ad1457',
   stage: '#80deea', down: '#6d4c41', pull: '#26a69a',
 };

@@ -27,6 +27,9 @@ import { formatMs, releaseDir as stagedDirOf, stepRetry } from '../rollout-plan'
 import { dropletProgressSignal, dropletStatusQuery, type DropletProgress, type DropletView } from './messages';
 import { renderDropletDetails } from '../status-text';
 
+/** Since 0.3: the settle ends with one more health check of the droplet (a release that dies after its gate). */
+const PATCH_VERIFY_AFTER_SETTLE = 'verify-after-settle';
+
 function activityOptions(policy: StepPolicy): ActivityOptions {
   return {
     // Per attempt; attempts × backoff is the step's whole budget (429s and a busy LB are retried).
@@ -98,6 +101,13 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     (acts[key] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<Awaited<ReturnType<DeployActivities[K]>>> })
       .executeWithOptions({ ...activityOptions(stepPolicy), summary }, args);
 
+  /** The droplet still answers as the release after the settle: one good answer, within a short deadline. */
+  const verify = (release: string | null) => {
+    const hc = input.healthCheck;
+    const deadlineMs = Math.max(2 * hc.requestTimeoutMs, hc.intervalMs * 2);
+    return call('pollHealth', policy.health, `verify ${name} still answers as ${release ?? 'its release'}`,
+      { ...remoteInput, healthCheck: { ...hc, successes: 1, timeoutMs: deadlineMs }, release });
+  };
   const health = (release: string | null) =>
     call('pollHealth', policy.health, `health ${name} → ${release ?? 'previous release'} ${input.healthCheck.successes}×`,
       { ...remoteInput, healthCheck: input.healthCheck, release });
@@ -176,6 +186,10 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
         await step('settle', () => CancellationScope.nonCancellable(settle));
         if (CancellationScope.current().consideredCancelled) {
           note = `the abort came after ${name} was back in the load balancer: kept on ${input.release} rather than restart it while serving`;
+        } else if (patched(PATCH_VERIFY_AFTER_SETTLE)) {
+          // A release that dies after its gate (a container exiting during settle) must not be reported deployed,
+          // nor leave the next batch to detach a healthy droplet: one more look, compensated like any failure.
+          await step('verify', () => verify(gateRelease));
         }
       } else {
         await step('settle', settle);

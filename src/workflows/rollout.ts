@@ -10,6 +10,7 @@ import {
   ParentClosePolicy,
   condition,
   executeChild,
+  isCancellation,
   makeContinueAsNewFunc,
   patched,
   proxyActivities,
@@ -52,6 +53,8 @@ const { planRollout } = proxyActivities<DeployActivities>({
 
 /** Fleets up to this size show every droplet in the status and the result; larger ones a summary. */
 export const DETAIL_LIMIT = 50;
+/** Since 0.3: a child that ends without a report (terminated, reset) needs attention instead of counting as attached. */
+const PATCH_UNKNOWN_CHILD = 'unknown-child-needs-attention';
 /** Droplets per staging activity: 10,000 droplets stage in 100 activities, not 10,000. */
 const STAGE_GROUP = 100;
 const STAGE_DEFAULTS = { timeoutMs: 15 * 60_000, maximumAttempts: 3 };
@@ -284,8 +287,13 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     } catch (err) {
       const report = findDetail<DropletReport>(err, (v) => 'outcome' in v);
       if (report) keepReport(report);
-      const state: DropletState = report?.outcome ?? 'failed';
-      ended.set(index, { state, error: messageOf(err) });
+      // A child that ended without its report (terminated or reset from the Web UI) may have left its droplet
+      // detached: unknown is "may be detached", needing attention and counted out of the min-attached guard.
+      const unknown = !report && !isCancellation(err) && patched(PATCH_UNKNOWN_CHILD);
+      const state: DropletState = report?.outcome ?? (unknown ? 'needs-attention' : 'failed');
+      ended.set(index, {
+        state, error: unknown ? `${name}: its workflow ended without reporting how (${messageOf(err)}): it may be detached from the load balancer; check it` : messageOf(err),
+      });
       if (state === 'needs-attention' && !carry.needsAttention.includes(name)) carry.needsAttention.push(name);
       return false;
     } finally {

@@ -19,6 +19,8 @@ export interface Injection {
   retryable?: boolean;
   /** The failure's type (default Injected). */
   type?: string;
+  /** Matching calls that succeed before the failures start (the second health check of a droplet, say). */
+  after?: number;
   /** The call takes effect, then fails (an answer lost after the API applied it). */
   afterEffect?: boolean;
 }
@@ -105,6 +107,10 @@ export class FakeFleet {
 
   private fail(activity: ActivityName, droplet: string, release: string | undefined, afterEffect: boolean): void {
     const hit = this.injections.find((i) => i.activity === activity && Boolean(i.afterEffect) === afterEffect && (!i.droplet || i.droplet === droplet) && (!i.release || i.release === release) && (i.times ?? 1) > 0);
+    if (hit && (hit.after ?? 0) > 0) {
+      hit.after = (hit.after ?? 0) - 1;
+      return;
+    }
     if (hit) {
       if (hit.times !== undefined) hit.times--;
       this.calls.push(`  ✗ ${activity} ${droplet}`);

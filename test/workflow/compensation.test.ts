@@ -57,6 +57,24 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
     assert.ok(!fake.calls.some((c) => c.startsWith('detachDroplet')), 'nothing was detached');
   });
 
+  test('a release that dies after its gate fails the verify at the end of the settle and is compensated like any failure after attach', async () => {
+    const fake = new FakeFleet(droplets(2));
+    // The gate's poll answers; the second look, after the settle, does not (the container exited meanwhile).
+    fake.injections = [{ activity: 'pollHealth', droplet: 'web-1', release: 'v2', after: 1, times: 1 }];
+    await withWorker(env, fake, async (tq) => {
+      const { result } = await (await startRollout(env, tq, testPlan({ onFailure: 'stop' }))).outcome;
+      assert.equal(result?.status, 'failed');
+      assert.match(result?.message ?? '', /web-1: deploy failed: injected failure of pollHealth/);
+      const report = result?.droplets.find((d) => d.droplet === 'web-1');
+      assert.equal(report?.outcome, 'restored');
+      assert.deepEqual(report?.steps.filter((st) => st.ok === false).map((st) => st.step), ['verify']);
+    });
+    assert.deepEqual(callsFor(fake, 'web-1'), [...HAPPY, 'pollHealth v2', '✗ pollHealth', 'detachDroplet', ...RESTORE_RELEASE, ...REATTACH]);
+    assert.deepEqual(callsFor(fake, 'web-2'), ['stageRelease v2'], 'the next batch never detached a healthy droplet');
+    assert.deepEqual(fake.restartsInService, []);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2']);
+  });
+
   for (const c of cases) {
     test(`${c.step} fails → ${c.compensation.join(', ')}`, async () => {
       const fake = new FakeFleet(droplets(2));

@@ -38,7 +38,7 @@ describe('across continue-as-new', () => {
       assert.match(result?.message ?? '', /6 droplet\(s\) now run v2/);
       assert.equal(result?.droplets.length, 6, 'a small fleet\'s result lists every droplet, from every run');
       const status = await run.status();
-      assert.deepEqual(status.droplets[0].steps.map((s) => s.step), ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle'], 'steps from the droplet\'s own workflow');
+      assert.deepEqual(status.droplets[0].steps.map((s) => s.step), ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle', 'verify'], 'steps from the droplet\'s own workflow');
       await maybeRecordHistory(run.handle, 'staged-continued-run', env, 'web-6');
     });
     assert.deepEqual(releases(fake), Array(6).fill('v2'));

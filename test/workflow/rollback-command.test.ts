@@ -30,7 +30,7 @@ test('after v1 → v2 → v3, a rollback returns every droplet to v2; --to v1 go
     await maybeRecordHistory(run.handle, 'staged-rollback-command');
     assert.deepEqual(releases(fake), ['v2', 'v2', 'v2']);
     assert.ok(!fake.calls.slice(before).some((c) => c.startsWith('stageRelease')), 'nothing staged, uploaded or pulled');
-    assert.deepEqual(callsFor(fake, 'web-1').slice(-5), ['detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet']);
+    assert.deepEqual(callsFor(fake, 'web-1').slice(-6), ['detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet', 'pollHealth v2']);
 
     const further = await (await startRollout(env, tq, testPlan(), 'v1', undefined, { rollback: { to: 'v1' } })).outcome;
     assert.equal(further.result?.status, 'succeeded', further.result?.message);

@@ -15,8 +15,9 @@ after(async () => {
   await env?.teardown();
 });
 
-const DEPLOY = ['stageRelease v2', 'detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet'];
-const ROLLBACK = ['detachDroplet', 'recordPreviousRelease', 'switchRelease v1', 'pollHealth v1', 'attachDroplet'];
+// The last health check is the verify after the settle: the droplet still answers as the release.
+const DEPLOY = ['stageRelease v2', 'detachDroplet', 'recordPreviousRelease', 'switchRelease v2', 'pollHealth v2', 'attachDroplet', 'pollHealth v2'];
+const ROLLBACK = ['detachDroplet', 'recordPreviousRelease', 'switchRelease v1', 'pollHealth v1', 'attachDroplet', 'pollHealth v1'];
 const at = (fake: FakeFleet, call: string, nth = 0) => fake.calls.filter((c) => c === call).length > nth
   ? fake.calls.findIndex((c, i) => c === call && fake.calls.slice(0, i).filter((x) => x === call).length === nth)
   : -1;
@@ -35,7 +36,7 @@ describe('happy path', () => {
       assert.equal(status.phase, 'succeeded');
       assert.deepEqual(status.batches, [['web-1'], ['web-2'], ['web-3']]);
       const steps = status.droplets[0].steps.map((s) => s.step);
-      assert.deepEqual(steps, ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle']);
+      assert.deepEqual(steps, ['detach', 'drain', 'record-previous', 'switch', 'health', 'attach', 'settle', 'verify']);
       assert.ok(status.droplets[0].steps.every((s) => s.ok && s.endedAt !== undefined && s.endedAt >= s.startedAt), 'every step has timestamps');
       await maybeRecordHistory(run.handle, 'staged-happy-path', env, 'web-1');
     });
@@ -168,7 +169,7 @@ describe('onFailure: rollback', () => {
       const { result } = await (await startRollout(env, tq, testPlan())).outcome;
       assert.equal(result?.status, 'rolled-back', result?.message);
     });
-    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(DEPLOY.length), ['detachDroplet', 'recordPreviousRelease', 'switchRelease unknown', 'pollHealth any', 'attachDroplet']);
+    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(DEPLOY.length), ['detachDroplet', 'recordPreviousRelease', 'switchRelease unknown', 'pollHealth any', 'attachDroplet', 'pollHealth any']);
     assert.deepEqual([...fake.current.values()].map((c) => c.release), ['unknown', 'unknown', 'unknown']);
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
   });
