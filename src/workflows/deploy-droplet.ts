@@ -9,6 +9,7 @@
 // A staged release (files and images already on the droplet, see the rollout) keeps only the switch, the restart
 // and the health gate inside the detached window: the record is read during the drain, switch+start is one round trip.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   getExternalWorkflowHandle,
@@ -29,6 +30,8 @@ import { renderDropletDetails } from '../status-text';
 
 /** Since 0.3: the settle ends with one more health check of the droplet (a release that dies after its gate). */
 const PATCH_VERIFY_AFTER_SETTLE = 'verify-after-settle';
+/** Since 0.3: a cancelled attach or detach ends before the compensation starts. */
+const PATCH_LB_CALLS_FINISH = 'lb-calls-finish-before-compensation';
 
 function activityOptions(policy: StepPolicy): ActivityOptions {
   return {
@@ -97,9 +100,16 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
     }
   }
 
+  // A load-balancer call an abort cancels may still reach the API: the compensation waits until it has ended, so its
+  // own re-read of the membership comes after it (runs started before this change did not wait).
+  const waitsForLbCalls = (key: keyof DeployActivities) =>
+    (key === 'attachDroplet' || key === 'detachDroplet') && patched(PATCH_LB_CALLS_FINISH);
   const call = <K extends keyof DeployActivities>(key: K, stepPolicy: StepPolicy, summary: string, ...args: Parameters<DeployActivities[K]>) =>
     (acts[key] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<Awaited<ReturnType<DeployActivities[K]>>> })
-      .executeWithOptions({ ...activityOptions(stepPolicy), summary }, args);
+      .executeWithOptions({
+        ...activityOptions(stepPolicy), summary,
+        ...(waitsForLbCalls(key) ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
+      }, args);
 
   /** The droplet still answers as the release after the settle: one good answer, within a short deadline. */
   const verify = (release: string | null) => {

@@ -63,7 +63,7 @@ export class FakeFleet {
   injections: Injection[] = [];
   /** startRelease calls made while the droplet was attached: each is a restart under live traffic. */
   readonly restartsInService: string[] = [];
-  private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void> }>();
+  private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void>; landsDespiteCancel?: boolean }>();
 
   constructor(readonly fleet: DropletTarget[], startRelease = 'v1') {
     for (const d of fleet) {
@@ -75,12 +75,12 @@ export class FakeFleet {
   }
 
   /** Make the call `activity droplet` wait until `open()`; `reached` resolves when it starts waiting. */
-  gate(activity: ActivityName, droplet: string) {
+  gate(activity: ActivityName, droplet: string, opts: { landsDespiteCancel?: boolean } = {}) {
     let reached!: () => void;
     let release!: () => void;
     const reachedP = new Promise<void>((r) => (reached = r));
     const releaseP = new Promise<void>((r) => (release = r));
-    this.gates.set(`${activity} ${droplet}`, { reached, reachedP, release, releaseP });
+    this.gates.set(`${activity} ${droplet}`, { reached, reachedP, release, releaseP, landsDespiteCancel: opts.landsDespiteCancel });
     return { reached: reachedP, open: release };
   }
 
@@ -97,7 +97,8 @@ export class FakeFleet {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 100);
       try {
-        await Promise.race([gate.releaseP, ctx.cancelled]);
+        // An API call already sent lands whatever the worker is told: only the gate's opening ends it.
+        await (gate.landsDespiteCancel ? gate.releaseP : Promise.race([gate.releaseP, ctx.cancelled]));
       } finally {
         clearInterval(beat);
       }

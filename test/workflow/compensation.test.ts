@@ -75,6 +75,24 @@ describe('failure injected at each step of web-1 (onFailure: stop)', () => {
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2']);
   });
 
+  test('an abort during a detach lets the call finish before the compensation re-attaches: no late detach after the re-attach', async () => {
+    const fake = new FakeFleet(droplets(2));
+    const detach = fake.gate('detachDroplet', 'web-1', { landsDespiteCancel: true });
+    await withWorker(env, fake, async (tq) => {
+      const run = await startRollout(env, tq, testPlan());
+      await detach.reached;
+      await run.handle.signal('abort', {});
+      await new Promise((r) => setTimeout(r, 1500)); // time for a compensation that would not wait
+      const meanwhile = fake.calls.slice(fake.calls.indexOf('detachDroplet web-1') + 1).filter((c) => c.endsWith('web-1'));
+      detach.open(); // before any assertion: the worker cannot shut down while the call is in the air
+      assert.deepEqual(meanwhile, [], 'nothing else on web-1 while its detach is in the air');
+      const { result } = await run.outcome;
+      assert.equal(result?.status, 'aborted');
+    });
+    assert.deepEqual(callsFor(fake, 'web-1'), ['stageRelease v2', 'detachDroplet', ...REATTACH_UNCHANGED]);
+    assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2'], 'the re-attach came after the detach landed');
+  });
+
   for (const c of cases) {
     test(`${c.step} fails → ${c.compensation.join(', ')}`, async () => {
       const fake = new FakeFleet(droplets(2));
