@@ -132,6 +132,8 @@ export interface RolloutCarry {
   failure?: string;
   /** The failure is a configuration error found while staging: nothing was touched, the CLI exits 2. */
   refused?: boolean;
+  /** An abort came during the rollback: it stopped after the droplet in flight. */
+  rollbackAborted?: boolean;
   message?: string;
   stopped?: boolean;
   /** `deploy rollback`: each droplet's target (null: it already runs it). */

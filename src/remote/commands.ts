@@ -92,6 +92,8 @@ export function registryLogin(registry: NonNullable<RemoteSpec['registry']>): st
   return `docker login ${shq(registry.server)} -u ${shq(registry.username)} --password-stdin`;
 }
 
+const REQUIRE_FLOCK = "command -v flock >/dev/null || { echo 'flock (util-linux) is missing on this droplet: apt-get install util-linux' >&2; exit 127; }";
+
 /** Held while containers start: an `up` that an abort left running on the droplet never races the restore's `up`. */
 export const START_LOCK = '.start.lock';
 
@@ -115,8 +117,7 @@ export function startRelease(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFile
   const enter = enterRelease(remote);
   // flock on fd 9, released when the shell exits. `cd current` comes after the lock: whichever `up` runs last
   // starts what `current` points to then, so a late abandoned `up` cannot undo a restore.
-  const lock = `command -v flock >/dev/null || { echo 'flock (util-linux) is missing on this droplet: apt-get install util-linux' >&2; exit 127; }; ` +
-    `exec 9>>${shq(`${remote.remoteDir}/${START_LOCK}`)}; flock 9`;
+  const lock = `${REQUIRE_FLOCK}; exec 9>>${shq(`${remote.remoteDir}/${START_LOCK}`)}; flock 9`;
   return [
     `set -e; ${enter}; ${compose(remote, 'pull')}`,
     `set -e; ${lock}; ${enter}; ${compose(remote, 'up -d --remove-orphans')}`,
@@ -172,8 +173,24 @@ export function pullStaged(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles'
  * no TTY. `command` is the operator's own shell words, as in a Procfile. Output interleaves stdout and stderr.
  */
 export function releaseCommand(remote: Pick<RemoteSpec, 'remoteDir' | 'composeFiles' | 'composeProject'>, dir: string, service: string, command: string): string {
-  return `${composeIn(remote, `run --rm -T ${shq(service)} ${command}`, dir)} 2>&1`;
+  // Serialised on the droplet: one at a time (a lock), and once per release directory (a marker that ends with
+  // its exit code), so a retry or a second rollout never starts it again while the first may still run.
+  const refuse = (code: number, why: string) => `{ printf '${RELEASE_COMMAND_REFUSAL}%s\\n' "${why}" >&2; exit ${code}; }`;
+  return `set -e; ${REQUIRE_FLOCK}; exec 8>>${shq(`${remote.remoteDir}/${RELEASE_COMMAND_LOCK}`)}; ` +
+    `flock -n 8 || ${refuse(RELEASE_COMMAND_BUSY, 'another release command is running on this droplet')}; ` +
+    `${enterRelease(remote, dir)}; ` +
+    `if [ -e ${RELEASE_COMMAND_MARKER} ]; then ${refuse(RELEASE_COMMAND_DONE, `it already started for this release ($(tr '\\n' ' ' < ${RELEASE_COMMAND_MARKER}))`)}; fi; ` +
+    `printf 'started %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${RELEASE_COMMAND_MARKER}; ` +
+    `${selectCompose()}; set +e; dc -p ${shq(remote.composeProject)} ${remote.composeFiles.map((f) => `-f ${shq(f)}`).join(' ')} run --rm -T ${shq(service)} ${command} 2>&1; ` +
+    `code=$?; printf 'exit %s\\n' "$code" >> ${RELEASE_COMMAND_MARKER}; exit $code`;
 }
+
+export const RELEASE_COMMAND_LOCK = '.release-command.lock';
+export const RELEASE_COMMAND_MARKER = '.release-command';
+/** Our own refusals start with this, so an exit code the command itself chose is never mistaken for one. */
+export const RELEASE_COMMAND_REFUSAL = 'dodeploy: release command refused: ';
+export const RELEASE_COMMAND_BUSY = 75;
+export const RELEASE_COMMAND_DONE = 76;
 
 /**
  * Delete abandoned partial uploads and old releases, keeping the newest `keep` and whatever `current` and

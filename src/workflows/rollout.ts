@@ -55,6 +55,8 @@ const { planRollout } = proxyActivities<DeployActivities>({
 export const DETAIL_LIMIT = 50;
 /** Since 0.3: a child that ends without a report (terminated, reset) needs attention instead of counting as attached. */
 const PATCH_UNKNOWN_CHILD = 'unknown-child-needs-attention';
+/** Since 0.3: an abort during a rollback stops it after the droplet in flight. */
+const PATCH_ABORT_STOPS_ROLLBACK = 'abort-stops-rollback';
 /** Droplets per staging activity: 10,000 droplets stage in 100 activities, not 10,000. */
 const STAGE_GROUP = 100;
 const STAGE_DEFAULTS = { timeoutMs: 15 * 60_000, maximumAttempts: 3 };
@@ -180,6 +182,8 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   }, { description: 'Continue a paused rollout with its next batch. No input.' });
   setHandler(abortSignal, (request) => {
     const f = flags();
+    // An abort during a rollback stops it after the droplet in flight (runs before this change went on with it).
+    if (phase === 'rolling-back' && c && patched(PATCH_ABORT_STOPS_ROLLBACK)) c.rollbackAborted = true;
     f.abortRequested = true;
     f.rollbackOnAbort = f.rollbackOnAbort || Boolean(request?.rollback);
     batchScope?.cancel(); // in-flight children compensate: their droplets are restored and re-attached
@@ -398,10 +402,9 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       Object.assign(record, { endedAt: Date.now(), ok: true, exitCode: r.exitCode, output: r.output });
     } catch (err) {
       const detail = findDetail<ReleaseCommandResult>(err, (v) => 'output' in v);
-      const lost = !detail && /timed? ?out|heartbeat/i.test(`${messageOf(err)} ${(err as Error).message}`);
-      const why = lost
-        ? `the release command on ${record.droplet} did not report back (worker lost or timed out): it may have run in part or in full; check before starting another rollout`
-        : messageOf(err);
+      // Anything short of a completed exit code (a cut connection, a lost worker, an abort) means "may have run".
+      const why = detail || failureType(err) === 'ReleaseCommandRefused' ? messageOf(err)
+        : `the release command on ${record.droplet} did not report an exit code (${carry.abortRequested ? 'aborted' : messageOf(err)}): it may have run in part or in full; check before starting another rollout`;
       Object.assign(record, { endedAt: Date.now(), ok: false, exitCode: detail?.exitCode, output: detail?.output, error: why });
       if (!carry.abortRequested) carry.failure = `${why}; stopped before any droplet was detached`;
     } finally {
@@ -502,6 +505,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     publish();
     const order = [...deployed.keys()].filter((i) => !rolledBack.has(i) && !ended.get(i)?.error?.startsWith('rollback:')).sort((a, b) => b - a);
     for (const i of order) {
+      if (carry.rollbackAborted) break;
       const previous = deployed.get(i) ?? null;
       if (!previous) {
         ended.set(i, { state: 'deployed', error: 'rollback: no recorded previous release; left on the new release' });
@@ -528,9 +532,18 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   }
   const updated = deployed.size;
   const failures = carry.rollbackFailures ?? 0;
+  // An abort while the release command ran: it may still run on its droplet, or have run in full.
+  const rcRec = carry.releaseCommand;
+  const rcCut = rcRec && rcRec.ok !== true && rcRec.exitCode === undefined
+    ? ` The release command on ${rcRec.droplet} was interrupted: it may have run in part or in full; check before starting another rollout.` : '';
+  if (carry.abortRequested && carry.rollbackAborted) {
+    const back = rolledBack.size;
+    return finish('aborted', `${carry.failure ? `${carry.failure}. ` : ''}The rollback was aborted by operator after ${back} of ${updated} updated droplet(s) ` +
+      `were rolled back; ${updated - back} stay on ${release}.${attention()}`);
+  }
   if (carry.abortRequested) {
     const rolled = carry.rollbackOnAbort ? ` ${updated - failures} updated droplet(s) rolled back${failures ? `, ${failures} could not be` : ''}.` : '';
-    return finish('aborted', `aborted by operator after ${updated} droplet(s) were updated.${rolled}${attention()}`);
+    return finish('aborted', `aborted by operator after ${updated} droplet(s) were updated.${rolled}${rcCut}${attention()}`);
   }
   if (carry.failure) {
     if (wantRollback) {

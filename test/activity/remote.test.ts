@@ -269,4 +269,24 @@ describe('a release\'s files reach every service', () => {
     assert.match(err.message, /rollout\.releaseCommand\.service "migrate" is not a service of the compose files \(services: proxy\); fix it in the config/);
     assert.equal(await served(), 'upstream two', 'nothing running changed');
   });
+
+  test('the release command runs once per release and one at a time on a droplet: a second start is refused and says why', async () => {
+    const dir = 'apps/edge/releases/r2-20260202000000';
+    const cmd = (releaseDir: string, command: string) => run(acts().runReleaseCommand, { ...edgeInput(), releaseDir, service: 'proxy', command });
+    const first = await cmd(dir, 'echo migrated');
+    assert.equal(first.exitCode, 0);
+    assert.deepEqual(first.output.filter((l: string) => l === 'migrated'), ['migrated']);
+    assert.match(readFileSync(onDroplet(`${dir}/.release-command`), 'utf8'), /^started \S+Z\nexit 0\n$/);
+    const again = await cmd(dir, 'echo migrated').catch((e: unknown) => e);
+    assert.ok(again instanceof ApplicationFailure);
+    assert.equal(again.type, 'ReleaseCommandRefused');
+    assert.match(again.message, /not started on web-1: it already started for this release \(started \S+ exit 0 \); an earlier attempt may have run it/);
+    // While one runs (a slow migration), another release's command is refused rather than run beside it.
+    const slow = cmd('apps/edge/releases/r4-20260204000000', 'sleep 3');
+    await new Promise((r) => setTimeout(r, 1500));
+    const busy = await cmd('apps/edge/releases/r5-20260205000000', 'echo too-early').catch((e: unknown) => e);
+    assert.ok(busy instanceof ApplicationFailure);
+    assert.match(busy.message, /another release command is running on this droplet/);
+    assert.equal((await slow).exitCode, 0);
+  });
 });

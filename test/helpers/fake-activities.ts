@@ -75,12 +75,12 @@ export class FakeFleet {
   }
 
   /** Make the call `activity droplet` wait until `open()`; `reached` resolves when it starts waiting. */
-  gate(activity: ActivityName, droplet: string, opts: { landsDespiteCancel?: boolean } = {}) {
+  gate(activity: ActivityName, droplet: string, opts: { landsDespiteCancel?: boolean; release?: string } = {}) {
     let reached!: () => void;
     let release!: () => void;
     const reachedP = new Promise<void>((r) => (reached = r));
     const releaseP = new Promise<void>((r) => (release = r));
-    this.gates.set(`${activity} ${droplet}`, { reached, reachedP, release, releaseP, landsDespiteCancel: opts.landsDespiteCancel });
+    this.gates.set(opts.release ? `${activity} ${droplet} ${opts.release}` : `${activity} ${droplet}`, { reached, reachedP, release, releaseP, landsDespiteCancel: opts.landsDespiteCancel });
     return { reached: reachedP, open: release };
   }
 
@@ -90,9 +90,11 @@ export class FakeFleet {
 
   private async enter(activity: ActivityName, droplet: string, release?: string): Promise<void> {
     this.calls.push(release ? `${activity} ${droplet} ${release}` : `${activity} ${droplet}`);
-    const gate = this.gates.get(`${activity} ${droplet}`);
+    // A gate for this call's release, else for any call of the activity on the droplet.
+    const key = [`${activity} ${droplet} ${release}`, `${activity} ${droplet}`].find((k) => this.gates.has(k)) ?? '';
+    const gate = this.gates.get(key);
     if (gate) {
-      this.gates.delete(`${activity} ${droplet}`);
+      this.gates.delete(key);
       gate.reached();
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), 100);

@@ -41,7 +41,8 @@ test('a failing release command stops the rollout with nothing detached', async 
     const run = await startRollout(env, tq, migrate('web-2'));
     const { result } = await run.outcome;
     assert.equal(result?.status, 'failed');
-    assert.match(result?.message ?? '', /injected failure of runReleaseCommand on web-2; stopped before any droplet was detached/);
+    // No exit code came back (a cut connection, a lost worker): it may have run, and the rollout says so.
+    assert.match(result?.message ?? '', /the release command on web-2 did not report an exit code \(injected failure of runReleaseCommand on web-2\): it may have run in part or in full; check before starting another rollout; stopped before any droplet was detached/);
     assert.equal((await run.status()).releaseCommand?.ok, false);
   });
   assert.ok(!fake.calls.some((c) => c.startsWith('detachDroplet')), 'nothing detached');
@@ -57,4 +58,18 @@ test('a release command on a droplet the rollout does not have is refused by pre
     assert.match(result?.message ?? '', /rollout.releaseCommand.on: db-1 is not one of the droplets selected \(web-1, web-2\)/);
   });
   assert.deepEqual(fake.calls, []);
+});
+
+test('an abort while the release command runs says it may have run, and detaches nothing', async () => {
+  const fake = new FakeFleet(droplets(2));
+  const gate = fake.gate('runReleaseCommand', 'web-1');
+  await withWorker(env, fake, async (tq) => {
+    const run = await startRollout(env, tq, migrate());
+    await gate.reached;
+    await run.handle.signal('abort', {});
+    const { result } = await run.outcome;
+    assert.equal(result?.status, 'aborted');
+    assert.match(result?.message ?? '', /The release command on web-1 was interrupted: it may have run in part or in full; check before starting another rollout/);
+  });
+  assert.ok(!fake.calls.some((c) => c.startsWith('detachDroplet')), 'nothing detached');
 });
