@@ -53,6 +53,8 @@ const { planRollout } = proxyActivities<DeployActivities>({
 
 /** Fleets up to this size show every droplet in the status and the result; larger ones a summary. */
 export const DETAIL_LIMIT = 50;
+/** Full droplet reports a large fleet's rollout keeps (failures and notes): bounded, whatever fails. */
+export const REPORT_CAP = 100;
 /** Since 0.3: a child that ends without a report (terminated, reset) needs attention instead of counting as attached. */
 const PATCH_UNKNOWN_CHILD = 'unknown-child-needs-attention';
 /** Since 0.3: an abort during a rollback stops it after the droplet in flight. */
@@ -252,10 +254,14 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   };
 
   const keepReport = (report: DropletReport) => {
-    // Only reports worth reading later: all of them for a small fleet, otherwise the ones that did not simply deploy.
-    if (fleet.ids.length <= DETAIL_LIMIT || report.outcome !== 'deployed' || report.note) {
-      carry.reports = [...carry.reports.filter((r) => r.droplet !== report.droplet), report];
-    }
+    // Only reports worth reading later, as they are carried through every continue-as-new and into the result: all
+    // of them for a small fleet; otherwise failures and notes, at most REPORT_CAP (the counts and the compact
+    // sets say the rest: a rollback of thousands of droplets once passed Temporal's 2 MB payload limit).
+    const small = fleet.ids.length <= DETAIL_LIMIT;
+    if (!small && (report.outcome === 'deployed' || report.outcome === 'rolled-back') && !report.note) return;
+    const kept = carry.reports.some((r) => r.droplet === report.droplet);
+    if (!small && !kept && carry.reports.length >= REPORT_CAP) return;
+    carry.reports = [...carry.reports.filter((r) => r.droplet !== report.droplet), report];
   };
 
   const childInput = (index: number, mode: DropletDeployInput['mode'], target: string, restoreTo?: PreviousRelease): DropletDeployInput => ({
