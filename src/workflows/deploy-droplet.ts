@@ -194,12 +194,14 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
         // In service on the new release: an abort now must not restart it. The settle runs to its end so the
         // load balancer counts it healthy before anything else changes; a rollback returns it via detach.
         await step('settle', () => CancellationScope.nonCancellable(settle));
-        if (CancellationScope.current().consideredCancelled) {
-          note = `the abort came after ${name} was back in the load balancer: kept on ${input.release} rather than restart it while serving`;
-        } else if (patched(PATCH_VERIFY_AFTER_SETTLE)) {
+        if (!CancellationScope.current().consideredCancelled && patched(PATCH_VERIFY_AFTER_SETTLE)) {
           // A release that dies after its gate (a container exiting during settle) must not be reported deployed,
           // nor leave the next batch to detach a healthy droplet: one more look, compensated like any failure.
-          await step('verify', () => verify(gateRelease));
+          // Shielded like the settle: an abort that comes meanwhile keeps a droplet that still answers.
+          await step('verify', () => CancellationScope.nonCancellable(() => verify(gateRelease)));
+        }
+        if (CancellationScope.current().consideredCancelled) {
+          note = `the abort came after ${name} was back in the load balancer: kept on ${input.release} rather than restart it while serving`;
         }
       } else {
         await step('settle', settle);

@@ -31,7 +31,7 @@ describe('rolling deploys', () => {
     assertNoFailedRequests(traffic);
     await assertFleet(stack, all('v2'));
     assert.ok(traffic.byRelease.v1 > 0 && traffic.byRelease.v2 > 0, 'both releases served during the rollout');
-    assert.deepEqual(status.droplets.map((d) => d.steps.map((s) => s.step).join(',')), Array(4).fill('detach,drain,record-previous,switch,health,attach,settle'));
+    assert.deepEqual(status.droplets.map((d) => d.steps.map((s) => s.step).join(',')), Array(4).fill('detach,drain,record-previous,switch,health,attach,settle,verify'));
     const described = await r.handle.describe();
     assert.equal(described.typedSearchAttributes.getAll().find((p) => p.key.name === 'DeployEnv')?.value, 'production');
     const child = await stack.client.workflow.getHandle(`${WORKFLOW_ID}/web-1`).describe();

@@ -29,7 +29,8 @@ test('an operator finds the rollout by DeployEnv, pauses it from the Web UI, rea
 });
 
 test('abort with {"rollback": true} from the Web UI restores the droplet in flight and reverts the updated one', async () => {
-  const r = await rollout(stack, 'v3', { drainDelay: '2s' });
+  // A drain long enough that web-2 is still out of the load balancer when the signal, sent through the UI, lands.
+  const r = await rollout(stack, 'v3', { drainDelay: '8s' });
   await r.waitFor((s) => s.droplets.some((d) => d.name === 'web-2' && d.state === 'deploying'));
   await ui.screenshotOnFailure(async () => {
     await ui.openWorkflow(WORKFLOW_ID);
