@@ -27,11 +27,8 @@ import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, Step
 import { formatMs, releaseDir as stagedDirOf, stepRetry } from '../rollout-plan';
 import { dropletProgressSignal, dropletStatusQuery, type DropletProgress, type DropletView } from './messages';
 import { renderDropletDetails } from '../status-text';
+import { PATCHES } from './patches';
 
-/** Since 0.3: the settle ends with one more health check of the droplet (a release that dies after its gate). */
-const PATCH_VERIFY_AFTER_SETTLE = 'verify-after-settle';
-/** Since 0.3: a cancelled attach or detach ends before the compensation starts. */
-const PATCH_LB_CALLS_FINISH = 'lb-calls-finish-before-compensation';
 
 function activityOptions(policy: StepPolicy): ActivityOptions {
   return {
@@ -54,12 +51,12 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   const parentId = workflowInfo().parent?.workflowId;
   // A step's end is implied by the next step's start: one progress signal per step, not two, which halves
   // the signal rows in both timelines of the Web UI. Runs started before this change still signal both.
-  const signalEachStepEnd = !patched('progress-on-step-start-only');
+  const signalEachStepEnd = !patched(PATCHES.progressOnStepStartOnly);
   // Runs started before this change restored a droplet in service when an abort arrived during settle.
-  const neverRestartInService = patched('never-restart-in-service');
+  const neverRestartInService = patched(PATCHES.neverRestartInService);
   // A droplet answers for itself (query `dropletStatus`, its own current details); runs started before this
   // change also reported every step to the rollout by signal, which grew the rollout's history with the fleet.
-  const reportsToParent = !patched('children-answer-for-themselves');
+  const reportsToParent = !patched(PATCHES.childrenAnswerForThemselves);
   const view: DropletView = { droplet: name, mode: input.mode, release: input.release, steps: records };
   setHandler(dropletStatusQuery, () => view, { description: 'This droplet\'s steps so far, with timestamps, and how it ended.' });
   const publish = () => setCurrentDetails(renderDropletDetails(view));
@@ -103,7 +100,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   // A load-balancer call an abort cancels may still reach the API: the compensation waits until it has ended, so its
   // own re-read of the membership comes after it (runs started before this change did not wait).
   const waitsForLbCalls = (key: keyof DeployActivities) =>
-    (key === 'attachDroplet' || key === 'detachDroplet') && patched(PATCH_LB_CALLS_FINISH);
+    (key === 'attachDroplet' || key === 'detachDroplet') && patched(PATCHES.lbCallsFinishBeforeCompensation);
   const call = <K extends keyof DeployActivities>(key: K, stepPolicy: StepPolicy, summary: string, ...args: Parameters<DeployActivities[K]>) =>
     (acts[key] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<Awaited<ReturnType<DeployActivities[K]>>> })
       .executeWithOptions({
@@ -194,7 +191,7 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
         // In service on the new release: an abort now must not restart it. The settle runs to its end so the
         // load balancer counts it healthy before anything else changes; a rollback returns it via detach.
         await step('settle', () => CancellationScope.nonCancellable(settle));
-        if (!CancellationScope.current().consideredCancelled && patched(PATCH_VERIFY_AFTER_SETTLE)) {
+        if (!CancellationScope.current().consideredCancelled && patched(PATCHES.verifyAfterSettle)) {
           // A release that dies after its gate (a container exiting during settle) must not be reported deployed,
           // nor leave the next batch to detach a healthy droplet: one more look, compensated like any failure.
           // Shielded like the settle: an abort that comes meanwhile keeps a droplet that still answers.

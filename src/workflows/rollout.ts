@@ -30,6 +30,7 @@ import { renderCurrentDetails } from '../status-text';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
 import { deployDropletWorkflow, messageOf } from './deploy-droplet';
 import { legacyRollout } from './rollout-legacy';
+import { PATCHES } from './patches';
 import {
   abortSignal,
   approveUpdate,
@@ -55,10 +56,6 @@ const { planRollout } = proxyActivities<DeployActivities>({
 export const DETAIL_LIMIT = 50;
 /** Full droplet reports a large fleet's rollout keeps (failures and notes): bounded, whatever fails. */
 export const REPORT_CAP = 100;
-/** Since 0.3: a child that ends without a report (terminated, reset) needs attention instead of counting as attached. */
-const PATCH_UNKNOWN_CHILD = 'unknown-child-needs-attention';
-/** Since 0.3: an abort during a rollback stops it after the droplet in flight. */
-const PATCH_ABORT_STOPS_ROLLBACK = 'abort-stops-rollback';
 /** Droplets per staging activity: 10,000 droplets stage in 100 activities, not 10,000. */
 const STAGE_GROUP = 100;
 const STAGE_DEFAULTS = { timeoutMs: 15 * 60_000, maximumAttempts: 3 };
@@ -69,7 +66,7 @@ const HISTORY_BYTES_BUDGET = 4 * 1024 * 1024;
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
   // Runs started before the rollout was bounded replay on the code they started with.
-  if (!patched('bounded-rollout')) return legacyRollout(input);
+  if (!patched(PATCHES.boundedRollout)) return legacyRollout(input);
   return boundedRollout(input);
 }
 
@@ -90,7 +87,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
 
   // Notifications (when the environment names a webhook): fire and forget while the rollout goes on; the last
   // one gets a short, bounded wait so it leaves before the rollout closes. A failure is ignored.
-  const notifying = plan.notify !== undefined && patched('notifications');
+  const notifying = plan.notify !== undefined && patched(PATCHES.notifications);
   const { sendNotification } = proxyActivities<DeployActivities>({
     startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
   });
@@ -185,7 +182,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   setHandler(abortSignal, (request) => {
     const f = flags();
     // An abort during a rollback stops it after the droplet in flight (runs before this change went on with it).
-    if (phase === 'rolling-back' && c && patched(PATCH_ABORT_STOPS_ROLLBACK)) c.rollbackAborted = true;
+    if (phase === 'rolling-back' && c && patched(PATCHES.abortStopsRollback)) c.rollbackAborted = true;
     f.abortRequested = true;
     f.rollbackOnAbort = f.rollbackOnAbort || Boolean(request?.rollback);
     batchScope?.cancel(); // in-flight children compensate: their droplets are restored and re-attached
@@ -299,7 +296,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       if (report) keepReport(report);
       // A child that ended without its report (terminated or reset from the Web UI) may have left its droplet
       // detached: unknown is "may be detached", needing attention and counted out of the min-attached guard.
-      const unknown = !report && !isCancellation(err) && patched(PATCH_UNKNOWN_CHILD);
+      const unknown = !report && !isCancellation(err) && patched(PATCHES.unknownChildNeedsAttention);
       const state: DropletState = report?.outcome ?? (unknown ? 'needs-attention' : 'failed');
       ended.set(index, {
         state, error: unknown ? `${name}: its workflow ended without reporting how (${messageOf(err)}): it may be detached from the load balancer; check it` : messageOf(err),
@@ -349,7 +346,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   // 2. Stage: every droplet gets the release's files and images before the first one leaves the load balancer, so a
   // release that cannot be staged (unknown tag, registry refusal, full disk, unreachable droplet) detaches nothing.
   // Runs started before this change (and their continued runs) deploy without staging.
-  if (carry.staged === undefined && carry.nextBatch === 0 && !carry.abortRequested && patched('stage-before-detach')) {
+  if (carry.staged === undefined && carry.nextBatch === 0 && !carry.abortRequested && patched(PATCHES.stageBeforeDetach)) {
     carry.staged = false;
     phase = 'staging';
     const concurrency = plan.rollout.stageConcurrency ?? 8;
