@@ -13,8 +13,10 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
       ? `  load balancer  ${lb.name} (${lb.id}), status ${lb.status}, ${lb.tag ? `targets tag "${lb.tag}"` : 'targets droplet IDs'}; health ${lb.healthCheck.protocol}:${lb.healthCheck.port}${lb.healthCheck.path ?? ''} every ${lb.healthCheck.checkIntervalSeconds}s, healthy after ${lb.healthCheck.healthyThreshold}`
       : '  load balancer  none: each droplet is out of service while it restarts (acceptDowntime)',
     `  droplets       ${fleet.droplets.length}, ${r.batchSize} at a time, at least ${r.minAttached} kept attached`,
-    `  per droplet    detach → drain ${formatMs(r.drainDelayMs)} → upload ${plan.remote.files.length} file(s) to ${plan.remote.remoteDir}/releases → switch current → compose pull + up -d → health ${plan.healthCheck.successes}× → attach → settle ${describeSettle(r, lb)}`,
-    `  staging        before any detach, ${r.stageConcurrency} droplet(s) at a time; retried ${r.steps.stage.maximumAttempts - 1}× over ${formatMs(retryWindowMs(r.steps.stage.maximumAttempts))} (rollout.steps.stage.attempts)`,
+    `  staging        before any detach: ${plan.remote.files.length} file(s) into a new ${plan.remote.remoteDir}/releases directory and compose pull, ` +
+      `${r.stageConcurrency} droplet(s) at a time; retried ${r.steps.stage.maximumAttempts - 1}× over ${formatMs(retryWindowMs(r.steps.stage.maximumAttempts))} (rollout.steps.stage.attempts)`,
+    // What happens while a droplet is out of the load balancer: the staged release is only switched to and started.
+    `  per droplet    ${lb ? `detach → drain ${formatMs(r.drainDelayMs)} → ` : ''}switch current + up -d → health ${plan.healthCheck.successes}× → ${lb ? 'attach → ' : ''}settle ${describeSettle(r, lb)} → verify`,
     `  files          ${plan.remote.files.map((f) => `${f.to} ${f.secret ? '0600' : '0644'}`).join(', ')}`,
     `  on failure     ${r.onFailure}${r.bakeMs ? `; bake ${formatMs(r.bakeMs)} between batches` : ''}`,
   ];

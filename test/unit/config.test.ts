@@ -162,5 +162,13 @@ test('staging waits out about two minutes of registry trouble by default, and th
   assert.equal(plan.rollout.steps.stage.maximumAttempts, 8);
   assert.ok(retryWindowMs(plan.rollout.steps.stage.maximumAttempts) >= 120_000, 'at least two minutes between the first and the last attempt');
   assert.equal(retryWindowMs(3), 6_000, 'what 3 attempts rode out');
-  assert.match(renderPlan(plan, { droplets: [] }, 'v2', []), /staging {8}before any detach, 8 droplet\(s\) at a time; retried 7× over 2m \(rollout\.steps\.stage\.attempts\)/);
+  assert.match(renderPlan(plan, { droplets: [] }, 'v2', []), /staging {8}before any detach: 5 file\(s\) into a new \/srv\/sample-app\/releases directory and compose pull, 8 droplet\(s\) at a time; retried 7× over 2m \(rollout\.steps\.stage\.attempts\)/);
+});
+
+test('the plan tells the staged flow: nothing is uploaded or pulled while a droplet is out of the load balancer', () => {
+  const { plan } = loadEnvironment(EXAMPLE, 'production');
+  const lb = { id: 'lb-1', name: 'lb', status: 'active', dropletIds: [], healthCheck: { protocol: 'http', port: 80, checkIntervalSeconds: 10, responseTimeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3 } };
+  const text = renderPlan(plan, { droplets: [], loadBalancer: lb }, 'v2', []);
+  assert.match(text, /per droplet {4}detach → drain 10s → switch current \+ up -d → health 3× → attach → settle 35s \(3 × 10s LB checks \+ 5s margin\) → verify$/m);
+  assert.doesNotMatch(text.split('\n').find((l) => l.includes('per droplet')) ?? '', /upload|pull/);
 });
