@@ -126,7 +126,8 @@ export function parseCli(argv: string[]): CliArgs {
   }
   const { values, positionals } = parsed;
   const [verb, env, ...extra] = positionals;
-  if (values.help) throw new HelpRequested(verb && VERB_HELP[verb] ? verbUsage(verb) : USAGE);
+  if (values.help && verb && !VERB_HELP[verb]) throw new UsageError(`unknown command "${verb}"`); // not a request for help: exit 2
+  if (values.help) throw new HelpRequested(verb ? verbUsage(verb) : USAGE);
   if (!verb || !VERBS.includes(verb as Verb)) throw new UsageError(verb ? `unknown command "${verb}"` : 'missing command');
   if (!env) throw new UsageError(verb === 'report' ? 'missing workflow ID (for example: rollout-sample-app.production)' : 'missing environment name (for example: production)');
   if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);

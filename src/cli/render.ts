@@ -41,7 +41,7 @@ function dropletLine(d: DropletStatus, now: number): string {
 }
 
 export function renderStatus(s: RolloutStatus, now: number): string {
-  const header = `${statusHeadline(s)}, running ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
+  const header = `${statusHeadline(s)}, ${s.endedAt === undefined ? 'running' : 'ran'} ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
   const lines = [header, ...releaseCommandLines(s).map((l) => `  ${l}`), ...s.droplets.map((d) => dropletLine(d, now))];
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   if (s.needsAttention.length) lines.push(`  NEEDS ATTENTION (left detached): ${s.needsAttention.join(', ')}`);

@@ -10,6 +10,7 @@ import { historyQuery, renderHistory } from '../../src/cli/history';
 import { renderTimelineSvg } from '../../src/cli/timeline';
 import { renderCurrentDetails } from '../../src/status-text';
 import { withDropletSteps } from '../../src/cli/view';
+import { renderStatus } from '../../src/cli/render';
 import type { RolloutStatus } from '../../src/workflows/messages';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
 import { legacyRolloutWorkflowId, rolloutWorkflowId } from '../../src/rollout-plan';
@@ -127,6 +128,19 @@ test('--help prints the usage once and exits 0; with a verb, that verb\'s usage'
     assert.match(out, new RegExp(`^usage: npm run (start-deploy|deploy) -- ${verb === 'start' ? '<env>' : `(\\S*\\|)?${verb}`}`), verb);
     assert.match(out, /exit codes:/);
   }
+  const unknown = await cli('deploi', '--help');
+  assert.equal(unknown.code, 2, 'an unknown verb is a usage error, --help or not');
+  assert.match(unknown.err, /unknown command "deploi"/);
+});
+
+test('status of a finished rollout says how long it ran, not that it is running', () => {
+  const t = Date.UTC(2026, 11, 1, 14, 0, 0);
+  const base = {
+    app: 'shop', env: 'production', release: 'v2', paused: false, abortRequested: false, startedAt: t,
+    batches: [], currentBatch: 0, settleDelayMs: 0, warnings: [], needsAttention: [], droplets: [],
+  };
+  assert.match(renderStatus({ ...base, phase: 'succeeded', endedAt: t + 752_000 } as RolloutStatus, t + 3_600_000).split('\n')[0], /, ran 12m32s$/);
+  assert.match(renderStatus({ ...base, phase: 'deploying' } as RolloutStatus, t + 60_000).split('\n')[0], /, running 1m$/);
 });
 
 test('--app: control verbs need no config file; start and report refuse it', async () => {
