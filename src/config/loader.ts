@@ -12,8 +12,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export const DEFAULT_CONFIG_FILE = 'deploy.config.yaml';
-
 /** Step defaults: timeouts per attempt, retries for transient SSH and API trouble. A load-balancer call is one
  * short API request: 10 s per attempt means a worker lost mid-call costs seconds; 10 attempts ride out 429s. */
 const STEP_DEFAULTS: Record<keyof EnvironmentPlan['rollout']['steps'], { timeout: string; attempts: number }> = {
@@ -181,6 +179,8 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
 
 /** Just the app and environment names (what the control verbs need): no files, paths or secrets are looked at. */
 export function appAndEnvironment(file: string, env: string): { app: string; env: string } {
+  // A control verb needs only the names: without a config, --app is the fix (a copied config would be a second one).
+  if (!existsSync(file)) throw new ConfigError(`${file}: no such file. Name the app instead: --app <app> (or pass --config <file>).`);
   const config = readConfigFile(file);
   if (!config.environments[env]) {
     const known = environmentNames(config).join(', ') || '(none)';

@@ -67,15 +67,3 @@ export function retryAfter(retryAfterHeader: string | undefined, resetHeader: st
   if (resetHeader && /^\d+$/.test(resetHeader)) return Math.min(Math.max(1000, Number(resetHeader) * 1000 - now()), 3_600_000);
   return undefined;
 }
-
-/** For callers outside Temporal (the CLI): retry transient API errors a few times, honouring retry-after. */
-export async function retryTransient<T>(fn: () => Promise<T>, attempts = 5, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof DigitalOceanError) || !err.retryable || attempt >= attempts) throw err;
-      await sleep(Math.min(err.retryAfterMs ?? 1000 * attempt, 10_000));
-    }
-  }
-}

@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { createDigitalOcean } from '../../src/digitalocean/dots-adapter';
-import { DigitalOceanError, retryAfter, retryTransient, toDigitalOceanError } from '../../src/digitalocean/errors';
+import { DigitalOceanError, retryAfter, toDigitalOceanError } from '../../src/digitalocean/errors';
 import { toFailure } from '../../src/activities/deps';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
 
@@ -183,17 +183,5 @@ describe('errors', () => {
     assert.equal(retryAfter(undefined, String(1_000_000_030), now), 30_000);
     assert.equal(retryAfter('5', String(1_000_000_030), now), 5000);
     assert.equal(retryAfter(undefined, undefined, now), undefined);
-  });
-});
-
-describe('outside Temporal (the CLI)', () => {
-  test('transient errors are retried a few times, then reported', async () => {
-    fake.faults.rateLimitBurst = 2;
-    fake.faults.serverErrors = 1;
-    const naps: number[] = [];
-    const lb = await retryTransient(() => api().getLoadBalancer({ id: 'lb-ids' }), 5, async (ms) => { naps.push(ms); });
-    assert.equal(lb.name, 'prod-lb');
-    assert.deepEqual(naps, [1000, 1000, 3000]);
-    await assert.rejects(retryTransient(() => createDigitalOcean({ token: 'wrong', apiUrl }).getLoadBalancer({ id: 'lb-ids' }), 5, async () => undefined), /401/);
   });
 });

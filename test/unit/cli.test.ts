@@ -232,3 +232,10 @@ test('status shows only this rollout\'s children: none queried for droplets it d
   assert.equal(view.droplets[0].steps.length, 1);
   assert.deepEqual(view.droplets[1].steps, [], 'web-2\'s answering run began before this rollout: not shown');
 });
+
+test('a control verb without a config names --app as the fix, not a copy of the example', async () => {
+  const { code, err } = await cli('pause', 'production', '--config', '/nonexistent/deploy.config.yaml');
+  assert.equal(code, 2);
+  assert.match(err, /\/nonexistent\/deploy\.config\.yaml: no such file\. Name the app instead: --app <app>/);
+  assert.doesNotMatch(err, /Copy deploy\.config\.example\.yaml/);
+});
