@@ -128,12 +128,18 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     return (i: number) => (cache ??= ungroup(c?.previous ?? [])).get(i)?.release ?? null;
   })();
 
+  /** `deploy rollback`: where each droplet was taken (its row shows that, not the release it ran before). */
+  const rollbackTargetOf = (() => {
+    let cache: Map<number, PreviousRelease | null> | undefined;
+    return (i: number) => (input.rollback ? (cache ??= ungroup(c?.targets ?? [])).get(i)?.release : undefined);
+  })();
+
   function row(i: number): DropletStatus {
     const fleet = (c as RolloutCarry).fleet;
     const state = stateOf(i);
     const flying = inFlight.get(i);
     const end = ended.get(i);
-    const target = flying?.release ?? (state === 'rolled-back' ? previousRelease(i) ?? undefined : state === 'pending' || state === 'skipped' ? undefined : release);
+    const target = flying?.release ?? (state === 'rolled-back' ? rollbackTargetOf(i) ?? previousRelease(i) ?? undefined : state === 'pending' || state === 'skipped' ? undefined : release);
     return {
       name: fleet.names[i], id: fleet.ids[i], batch: batchOf(i), state, previousRelease: previousRelease(i), release: target, steps: [],
       stepStartedAt: flying?.since ?? changedAt.get(i), error: end?.error, note: end?.note,

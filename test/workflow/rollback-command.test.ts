@@ -26,7 +26,7 @@ test('after v1 → v2 → v3, a rollback returns every droplet to v2; --to v1 go
     const { result } = await run.outcome;
     assert.equal(result?.status, 'succeeded', result?.message);
     assert.match(result?.message ?? '', /3 droplet\(s\) rolled back to the release each ran before its last deploy/);
-    assert.deepEqual((await run.status()).droplets.map((d) => d.state), ['rolled-back', 'rolled-back', 'rolled-back']);
+    assert.deepEqual((await run.status()).droplets.map((d) => [d.state, d.release]), Array(3).fill(['rolled-back', 'v2']), 'each row names where it went');
     await maybeRecordHistory(run.handle, 'staged-rollback-command');
     assert.deepEqual(releases(fake), ['v2', 'v2', 'v2']);
     assert.ok(!fake.calls.slice(before).some((c) => c.startsWith('stageRelease')), 'nothing staged, uploaded or pulled');
