@@ -53,7 +53,7 @@ export function renderStatus(s: RolloutStatus, now: number): string {
 export function progressLines(prev: RolloutStatus | undefined, next: RolloutStatus): string[] {
   const out: string[] = [];
   const t = clock(Date.now());
-  if (!prev || prev.phase !== next.phase) out.push(`${t} rollout ${next.phase}${next.currentBatch >= 0 && next.phase === 'deploying' ? ` batch ${next.currentBatch + 1} of ${next.batches.length}` : ''}`);
+  if (!prev || prev.phase !== next.phase) out.push(`${t} rollout ${next.phase}${next.currentBatch >= 0 && next.phase === 'deploying' ? ` batch ${next.currentBatch + 1} of ${next.batchCount ?? next.batches.length}` : ''}`);
   for (const d of next.droplets) {
     const before = prev?.droplets.find((x) => x.name === d.name);
     const seen = before?.steps.length ?? 0;

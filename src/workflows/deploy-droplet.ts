@@ -63,7 +63,9 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
 
   async function notify(progress: Omit<DropletProgress, 'droplet' | 'mode' | 'at'>, report?: DropletReport): Promise<void> {
     if (!report) {
-      view.step = progress.phase === 'started' ? progress.step : view.step;
+      // The record is read during the drain: the droplet's step is still the drain, the longer of the two.
+      const concurrentRecord = progress.step === 'record-previous' && view.step === 'drain';
+      view.step = progress.phase === 'started' && !concurrentRecord ? progress.step : view.step;
     } else {
       Object.assign(view, { step: undefined, outcome: report.outcome, error: report.compensationError ?? report.error, note: report.note, previous: report.previous?.release });
     }

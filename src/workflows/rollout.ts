@@ -31,6 +31,7 @@ import { DeployApp, deploySearchAttributes } from '../search-attributes';
 import { deployDropletWorkflow, messageOf } from './deploy-droplet';
 import { legacyRollout } from './rollout-legacy';
 import { PATCHES } from './patches';
+import { DETAIL_LIMIT, capacityAllows as spareable, keepReport as keptAfter, outcome, wantsRollback } from './rollout/book';
 import {
   abortSignal,
   approveUpdate,
@@ -53,9 +54,7 @@ const { planRollout } = proxyActivities<DeployActivities>({
 });
 
 /** Fleets up to this size show every droplet in the status and the result; larger ones a summary. */
-export const DETAIL_LIMIT = 50;
-/** Full droplet reports a large fleet's rollout keeps (failures and notes): bounded, whatever fails. */
-export const REPORT_CAP = 100;
+export { DETAIL_LIMIT } from './rollout/book';
 /** Droplets per staging activity: 10,000 droplets stage in 100 activities, not 10,000. */
 const STAGE_GROUP = 100;
 const STAGE_DEFAULTS = { timeoutMs: 15 * 60_000, maximumAttempts: 3 };
@@ -257,14 +256,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   };
 
   const keepReport = (report: DropletReport) => {
-    // Only reports worth reading later, as they are carried through every continue-as-new and into the result: all
-    // of them for a small fleet; otherwise failures and notes, at most REPORT_CAP (the counts and the compact
-    // sets say the rest: a rollback of thousands of droplets once passed Temporal's 2 MB payload limit).
-    const small = fleet.ids.length <= DETAIL_LIMIT;
-    if (!small && (report.outcome === 'deployed' || report.outcome === 'rolled-back') && !report.note) return;
-    const kept = carry.reports.some((r) => r.droplet === report.droplet);
-    if (!small && !kept && carry.reports.length >= REPORT_CAP) return;
-    carry.reports = [...carry.reports.filter((r) => r.droplet !== report.droplet), report];
+    carry.reports = keptAfter(carry.reports, report, fleet.ids.length);
   };
 
   const childInput = (index: number, mode: DropletDeployInput['mode'], target: string, restoreTo?: PreviousRelease): DropletDeployInput => ({
@@ -329,7 +321,8 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   };
 
   /** The min-attached guard, re-checked before each batch against droplets left detached. */
-  const capacityAllows = (size: number) => !lb || fleet.ids.length - carry.needsAttention.length - size >= plan.rollout.minAttached;
+  const capacityAllows = (size: number) =>
+    spareable({ hasLoadBalancer: Boolean(lb), fleetSize: fleet.ids.length, needsAttention: carry.needsAttention.length, minAttached: plan.rollout.minAttached }, size);
 
   const save = () => {
     carry.deployed = groupByRelease(deployed);
@@ -503,9 +496,10 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   }
 
   // 5. Outcome, and the rollback it calls for.
-  const attention = () => (carry.needsAttention.length ? ` NEEDS ATTENTION (detached): ${carry.needsAttention.join(', ')}.` : '');
-  const wantRollback = !input.rollback && (carry.phase === 'rolling-back' || (carry.abortRequested ? carry.rollbackOnAbort
-    : Boolean(carry.failure) && (plan.rollout.onFailure === 'rollback' || carry.forceRollback === true) && deployed.size > 0));
+  const wantRollback = wantsRollback({
+    rollbackMode: Boolean(input.rollback), alreadyRollingBack: carry.phase === 'rolling-back', abortRequested: carry.abortRequested,
+    rollbackOnAbort: carry.rollbackOnAbort, failure: carry.failure, onFailure: plan.rollout.onFailure, forceRollback: carry.forceRollback, updated: deployed.size,
+  });
   if (wantRollback) {
     // Return updated droplets to the release recorded for each, newest first; a failed rollback is reported, never rolled back.
     phase = 'rolling-back';
@@ -530,39 +524,11 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
       await continueIfLarge();
     }
   }
-  if (input.rollback) {
-    // A rollback is never rolled back: on a failure the droplets already returned stay returned.
-    const back = rolledBack.size;
-    const to = input.rollback.to ? ` to ${input.rollback.to}` : ' to the release each ran before its last deploy';
-    if (carry.abortRequested) return finish('aborted', `rollback aborted by operator after ${back} droplet(s) were rolled back${to}.${attention()}`);
-    if (carry.failure) return finish('failed', `${carry.failure}. ${back} droplet(s) were rolled back${to} before it stopped; the others keep what they run.${attention()}`);
-    if (carry.failedThenResumed.length) return finish('failed', `${back} droplet(s) rolled back${to}; ${carry.failedThenResumed.join(', ')} failed and kept their release`);
-    return finish('succeeded', `${plan.app} ${plan.env}: ${back} droplet(s) rolled back${to}`);
-  }
-  const updated = deployed.size;
-  const failures = carry.rollbackFailures ?? 0;
-  // An abort while the release command ran: it may still run on its droplet, or have run in full.
-  const rcRec = carry.releaseCommand;
-  const rcCut = rcRec && rcRec.ok !== true && rcRec.exitCode === undefined
-    ? ` The release command on ${rcRec.droplet} was interrupted: it may have run in part or in full; check before starting another rollout.` : '';
-  if (carry.abortRequested && carry.rollbackAborted) {
-    const back = rolledBack.size;
-    return finish('aborted', `${carry.failure ? `${carry.failure}. ` : ''}The rollback was aborted by operator after ${back} of ${updated} updated droplet(s) ` +
-      `were rolled back; ${updated - back} stay on ${release}.${attention()}`);
-  }
-  if (carry.abortRequested) {
-    const rolled = carry.rollbackOnAbort ? ` ${updated - failures} updated droplet(s) rolled back${failures ? `, ${failures} could not be` : ''}.` : '';
-    return finish('aborted', `aborted by operator after ${updated} droplet(s) were updated.${rolled}${rcCut}${attention()}`);
-  }
-  if (carry.failure) {
-    if (wantRollback) {
-      if (failures === 0) return finish('rolled-back', `${carry.failure}. Rolled back ${updated} updated droplet(s) to their previous release.${attention()}`);
-      return finish('failed', `${carry.failure}. Rollback of ${failures} droplet(s) failed.${attention()}`);
-    }
-    return finish('failed', `${carry.failure}.${updated ? ` ${updated} droplet(s) stay on ${release}.` : ''}${attention()}`, carry.refused === true);
-  }
-  if (carry.failedThenResumed.length) {
-    return finish('failed', `${updated} droplet(s) now run ${release}; ${carry.failedThenResumed.join(', ')} failed and kept their previous release`);
-  }
-  return finish('succeeded', `${plan.app} ${plan.env}: ${updated} droplet(s) now run ${release}`);
+  const end = outcome({
+    app: plan.app, env: plan.env, release, rollback: input.rollback, abortRequested: carry.abortRequested, rollbackOnAbort: carry.rollbackOnAbort,
+    rollbackAborted: carry.rollbackAborted, failure: carry.failure, refused: carry.refused, failedThenResumed: carry.failedThenResumed,
+    needsAttention: carry.needsAttention, releaseCommand: carry.releaseCommand, rolledBackForFailure: wantRollback,
+    updated: deployed.size, rolledBack: rolledBack.size, rollbackFailures: carry.rollbackFailures ?? 0,
+  });
+  return finish(end.status, end.message, end.refused === true);
 }

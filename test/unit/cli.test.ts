@@ -10,7 +10,7 @@ import { historyQuery, renderHistory } from '../../src/cli/history';
 import { renderTimelineSvg } from '../../src/cli/timeline';
 import { renderCurrentDetails } from '../../src/status-text';
 import { withDropletSteps } from '../../src/cli/view';
-import { renderStatus } from '../../src/cli/render';
+import { progressLines, renderStatus } from '../../src/cli/render';
 import type { RolloutStatus } from '../../src/workflows/messages';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
 import { legacyRolloutWorkflowId, rolloutWorkflowId } from '../../src/rollout-plan';
@@ -238,4 +238,12 @@ test('a control verb without a config names --app as the fix, not a copy of the 
   assert.equal(code, 2);
   assert.match(err, /\/nonexistent\/deploy\.config\.yaml: no such file\. Name the app instead: --app <app>/);
   assert.doesNotMatch(err, /Copy deploy\.config\.example\.yaml/);
+});
+
+test('piped progress of a large fleet names the batch count (the status lists only the batch in flight)', () => {
+  const status = {
+    app: 'shop', env: 'production', release: 'v2', phase: 'deploying', paused: false, abortRequested: false, startedAt: 0,
+    batches: [], batchCount: 100, total: 10_000, counts: {}, currentBatch: 49, settleDelayMs: 0, warnings: [], needsAttention: [], droplets: [],
+  } as unknown as RolloutStatus;
+  assert.match(progressLines(undefined, status)[0], /rollout deploying batch 50 of 100$/);
 });

@@ -60,6 +60,17 @@ describe('happy path', () => {
   });
 });
 
+test('during a staged droplet\'s drain its step is the drain, though the record is read meanwhile', async () => {
+  const fake = new FakeFleet(droplets(2));
+  await withWorker(env, fake, async (tq) => {
+    // A drain long in real time (the time-skipping server skips it once the result is awaited).
+    const run = await startRollout(env, tq, testPlan({ drainDelayMs: 10 * 60_000 }));
+    const draining = await waitForStatus(run, (s) => fake.calls.includes('recordPreviousRelease web-1') && s.droplets[0].steps.some((st) => st.step === 'record-previous' && st.endedAt !== undefined));
+    assert.equal(draining.droplets[0].step, 'drain');
+    assert.equal((await run.outcome).result?.status, 'succeeded');
+  });
+});
+
 describe('guards', () => {
   test('the min-attached guard refuses a batch that would empty the load balancer, before touching anything', async () => {
     const fake = new FakeFleet(droplets(2));
