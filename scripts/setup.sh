@@ -12,7 +12,7 @@ fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 # 1. npm packages: `npm ci` when node_modules is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund >/dev/null || fail "npm ci failed; check that the npm registry is reachable"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci failed; check that the npm registry is reachable"
 fi
 # npm 11 may skip install scripts: prove the native pieces load anyway.
 node -e "require('@temporalio/core-bridge'); require('@swc/core'); require('ssh2')" \

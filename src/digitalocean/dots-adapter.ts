@@ -36,7 +36,8 @@ interface Paged {
 }
 
 export function createDigitalOcean(options: { token: string; tokenEnv?: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort {
-  const api = createApiClient({ token: options.token, endpoint: options.apiUrl ?? DEFAULT_API_URL, requestTimeoutInMs: options.requestTimeoutMs ?? 15_000 });
+  const endpoint = options.apiUrl ?? DEFAULT_API_URL; // named in "not found" errors: which API was asked
+  const api = createApiClient({ token: options.token, endpoint, requestTimeoutInMs: options.requestTimeoutMs ?? 15_000 });
 
   async function call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
     try {
@@ -54,7 +55,7 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
       items.push(...pick(data as never));
       if (!(data as Paged).links?.pages?.next) return items;
     }
-    throw new DigitalOceanError(`${what}: more than 1000 pages; refusing to continue`, 'other', undefined, false);
+    throw new DigitalOceanError(`${what}: more than 1000 pages; refusing to continue`, { kind: 'other' });
   }
 
   const listAllDroplets = (tagName?: string) =>
@@ -74,14 +75,14 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
       let droplets: ApiDroplet[];
       if ('tag' in selector) {
         droplets = await listAllDroplets(selector.tag);
-        if (droplets.length === 0) throw new DigitalOceanError(`no droplets carry the tag "${selector.tag}"; check droplets.tag in the config`, 'not-found', undefined, false);
+        if (droplets.length === 0) throw new DigitalOceanError(`no droplets carry the tag "${selector.tag}" at ${endpoint}; check droplets.tag in the config`, { kind: 'not-found' });
       } else {
         const all = await listAllDroplets();
         const wanted = 'names' in selector ? selector.names.map(String) : selector.ids.map(String);
         const key = (d: ApiDroplet) => ('names' in selector ? d.name : String(d.id));
         const missing = wanted.filter((w) => !all.some((d) => key(d) === w));
         if (missing.length) {
-          throw new DigitalOceanError(`droplet(s) not found: ${missing.join(', ')}; check droplets.${'names' in selector ? 'names' : 'ids'} in the config`, 'not-found', 404, false);
+          throw new DigitalOceanError(`droplet(s) not found: ${missing.join(', ')}; check droplets.${'names' in selector ? 'names' : 'ids'} in the config`, { kind: 'not-found', status: 404 });
         }
         droplets = all.filter((d) => wanted.includes(key(d)));
       }
@@ -97,8 +98,8 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
         (data: { load_balancers: ApiLoadBalancer[] }) => data.load_balancers ?? [],
       );
       const matches = all.filter((lb) => lb.name === ref.name);
-      if (matches.length === 0) throw new DigitalOceanError(`no load balancer is named "${ref.name}"; check loadBalancer.name in the config`, 'not-found', 404, false);
-      if (matches.length > 1) throw new DigitalOceanError(`${matches.length} load balancers are named "${ref.name}"; use loadBalancer.id instead`, 'other', undefined, false);
+      if (matches.length === 0) throw new DigitalOceanError(`no load balancer is named "${ref.name}"; check loadBalancer.name in the config`, { kind: 'not-found', status: 404 });
+      if (matches.length > 1) throw new DigitalOceanError(`${matches.length} load balancers are named "${ref.name}"; use loadBalancer.id instead`, { kind: 'other' });
       return toLoadBalancerInfo(matches[0]);
     },
 
@@ -140,13 +141,13 @@ function refuseUnready(droplets: ApiDroplet[]): void {
   if (unready.length === 0) return;
   const says = unready.slice(0, 10).map((d) => `${d.name} (${d.id}) is ${d.locked ? 'locked' : d.status}`).join(', ');
   throw new DigitalOceanError(`${says}${unready.length > 10 ? ` and ${unready.length - 10} more` : ''}: only active, unlocked droplets can be deployed to; ` +
-    'wait for them (new, locked), power them on (off), or leave them out of droplets in the config', 'unprocessable', undefined, false);
+    'wait for them (new, locked), power them on (off), or leave them out of droplets in the config', { kind: 'unprocessable' });
 }
 
 function toTarget(d: ApiDroplet, addressType: 'public' | 'private'): DropletTarget {
   const address = d.networks?.v4?.find((n) => n.type === addressType)?.ip_address;
   if (!address) {
-    throw new DigitalOceanError(`droplet ${d.name} (${d.id}) has no ${addressType} IPv4 address; set ssh.address to the other type`, 'other', undefined, false);
+    throw new DigitalOceanError(`droplet ${d.name} (${d.id}) has no ${addressType} IPv4 address; set ssh.address to the other type`, { kind: 'other' });
   }
   return { id: d.id, name: d.name, address };
 }

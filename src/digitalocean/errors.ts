@@ -2,18 +2,30 @@
 
 export type DigitalOceanErrorKind = 'unauthorized' | 'forbidden' | 'not-found' | 'unprocessable' | 'busy' | 'rate-limited' | 'server' | 'network' | 'other';
 
+export interface DigitalOceanErrorFacts {
+  kind: DigitalOceanErrorKind;
+  status?: number;
+  /** Default false: only what a later attempt can fix is retried. */
+  retryable?: boolean;
+  /** How long the API asked us to wait before the next attempt. */
+  retryAfterMs?: number;
+  requestId?: string;
+}
+
 export class DigitalOceanError extends Error {
   override name = 'DigitalOceanError';
-  constructor(
-    message: string,
-    readonly kind: DigitalOceanErrorKind,
-    readonly status: number | undefined,
-    readonly retryable: boolean,
-    /** How long the API asked us to wait before the next attempt. */
-    readonly retryAfterMs?: number,
-    readonly requestId?: string,
-  ) {
+  readonly kind: DigitalOceanErrorKind;
+  readonly status?: number;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  readonly requestId?: string;
+  constructor(message: string, facts: DigitalOceanErrorFacts) {
     super(message);
+    this.kind = facts.kind;
+    this.status = facts.status;
+    this.retryable = facts.retryable ?? false;
+    this.retryAfterMs = facts.retryAfterMs;
+    this.requestId = facts.requestId;
   }
 }
 
@@ -29,7 +41,7 @@ export function toDigitalOceanError(err: unknown, what: string, now: () => numbe
   const failure = (err ?? {}) as HttpFailureLike;
   const response = failure.response;
   if (!response) {
-    return new DigitalOceanError(`${what}: DigitalOcean API unreachable (${failure.code ?? failure.message ?? 'no response'})`, 'network', undefined, true);
+    return new DigitalOceanError(`${what}: DigitalOcean API unreachable (${failure.code ?? failure.message ?? 'no response'})`, { kind: 'network', retryable: true });
   }
   const body = (response.data ?? {}) as { id?: string; message?: string; request_id?: string };
   const header = (name: string) => {
@@ -43,22 +55,22 @@ export function toDigitalOceanError(err: unknown, what: string, now: () => numbe
   if (status === 401) {
     return new DigitalOceanError(
       `${what}: DigitalOcean rejected the API token (401 unauthorized${apiSays}). Check ${tokenEnv}: it must be a valid personal access token with read and write scope.`,
-      'unauthorized', status, false, undefined, requestId);
+      { kind: 'unauthorized', status, requestId });
   }
-  if (status === 404) return new DigitalOceanError(`${what}: not found (404${apiSays})`, 'not-found', status, false, undefined, requestId);
-  if (status === 422) return new DigitalOceanError(`${what}: refused (422${apiSays})`, 'unprocessable', status, false, undefined, requestId);
+  if (status === 404) return new DigitalOceanError(`${what}: not found (404${apiSays})`, { kind: 'not-found', status, requestId });
+  if (status === 422) return new DigitalOceanError(`${what}: refused (422${apiSays})`, { kind: 'unprocessable', status, requestId });
   if (status === 429) {
-    return new DigitalOceanError(`${what}: rate limited (429${apiSays})`, 'rate-limited', status, true, retryAfter(header('retry-after'), header('ratelimit-reset'), now), requestId);
+    return new DigitalOceanError(`${what}: rate limited (429${apiSays})`, { kind: 'rate-limited', status, retryable: true, retryAfterMs: retryAfter(header('retry-after'), header('ratelimit-reset'), now), requestId });
   }
   if (status === 403 && /previous actions|processes|in progress/i.test(body.message ?? '')) {
-    return new DigitalOceanError(`${what}: load balancer busy (403${apiSays})`, 'busy', status, true, undefined, requestId);
+    return new DigitalOceanError(`${what}: load balancer busy (403${apiSays})`, { kind: 'busy', status, retryable: true, requestId });
   }
   if (status === 403) {
     return new DigitalOceanError(`${what}: the token in ${tokenEnv} may not do this (403${apiSays}). It needs write scope: load_balancer:update ` +
-      'to attach and detach, tag:create and tag:delete for a tag-targeted load balancer, droplet:read and load_balancer:read to plan', 'forbidden', status, false, undefined, requestId);
+      'to attach and detach, tag:create and tag:delete for a tag-targeted load balancer, droplet:read and load_balancer:read to plan', { kind: 'forbidden', status, requestId });
   }
-  if (status >= 500) return new DigitalOceanError(`${what}: DigitalOcean server error (${status}${apiSays})`, 'server', status, true, undefined, requestId);
-  return new DigitalOceanError(`${what}: failed (${status}${apiSays})`, 'other', status, false, undefined, requestId);
+  if (status >= 500) return new DigitalOceanError(`${what}: DigitalOcean server error (${status}${apiSays})`, { kind: 'server', status, retryable: true, requestId });
+  return new DigitalOceanError(`${what}: failed (${status}${apiSays})`, { kind: 'other', status, requestId });
 }
 
 /** retry-after is seconds; ratelimit-reset is an epoch second. The earliest sensible wait wins, at least 1 s. */

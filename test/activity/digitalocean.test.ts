@@ -97,7 +97,7 @@ describe('listing droplets', () => {
   });
 
   test('an empty tag is an error, not an empty rollout', async () => {
-    await assert.rejects(api().listDroplets({ tag: 'nothing' }, 'public'), /no droplets carry the tag "nothing"/);
+    await assert.rejects(api().listDroplets({ tag: 'nothing' }, 'public'), new RegExp(`no droplets carry the tag "nothing" at ${apiUrl}; check droplets.tag`));
   });
 });
 
