@@ -47,6 +47,11 @@ export function rolloutWorkflowId(app: string, env: string): string {
   return `rollout-${app}.${env}`;
 }
 
+/** A droplet's workflow under its rollout: `<rollout>/<droplet>`, and `<rollout>/<droplet>/rollback` for its rollback. */
+export function dropletWorkflowId(rolloutId: string, droplet: string, mode: 'deploy' | 'rollback' = 'deploy'): string {
+  return `${rolloutId}/${droplet}${mode === 'rollback' ? '/rollback' : ''}`;
+}
+
 /** The ID rollouts got before: ambiguous (shop-eu + prod = shop + eu-prod), still found for rollouts started then. */
 export function legacyRolloutWorkflowId(app: string, env: string): string {
   return `rollout-${app}-${env}`;

@@ -2,6 +2,7 @@
 // listed droplet's steps read from that droplet's workflow, which answers for itself (query dropletStatus).
 import type { WorkflowHandle } from '@temporalio/client';
 import type { DropletStatus, DropletView, RolloutStatus } from '../rollout-status';
+import { dropletWorkflowId } from '../rollout-plan';
 
 /** Steps of droplet workflows that have ended never change again: kept between polls. */
 export type ViewCache = Map<string, DropletView>;
@@ -28,8 +29,8 @@ export async function withDropletSteps(client: Handles, rolloutId: string, statu
     // Untouched by this rollout (its child IDs are reused across rollouts: the last rollout's child would answer,
     // and with no worker on its old task queue a query waits ~30 s), or a run whose steps the rollout itself kept.
     if (d.state === 'pending' || d.state === 'skipped' || d.steps.length) return;
-    const ids = [`${rolloutId}/${d.name}`];
-    if (d.state === 'rolling-back' || d.state === 'rolled-back' || d.error?.startsWith('rollback:')) ids.push(`${rolloutId}/${d.name}/rollback`);
+    const ids = [dropletWorkflowId(rolloutId, d.name)];
+    if (d.state === 'rolling-back' || d.state === 'rolled-back' || d.error?.startsWith('rollback:')) ids.push(dropletWorkflowId(rolloutId, d.name, 'rollback'));
     const views = (await Promise.all(ids.map((id) => dropletView(client, id, cache))))
       .filter((v): v is DropletView => Boolean(v) && (v?.steps[0]?.startedAt ?? status.startedAt) >= status.startedAt); // an earlier rollout's run
     d.steps = views.flatMap((v) => v.steps);

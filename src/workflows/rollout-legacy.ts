@@ -17,7 +17,7 @@ import {
 import type { DeployActivities } from '../activities';
 import type { PreflightReport } from '../activities/fleet';
 import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease, RolloutInput } from '../types';
-import { formatMs, makeReleaseId, planBatches, settleDelayMs } from '../rollout-plan';
+import { dropletWorkflowId, formatMs, makeReleaseId, planBatches, settleDelayMs } from '../rollout-plan';
 import { findDetail } from '../failure-details';
 import { renderCurrentDetails } from '../status-text';
 import { DeployApp, deploySearchAttributes } from '../search-attributes';
@@ -145,7 +145,7 @@ export async function legacyRollout(input: RolloutInput): Promise<RolloutResult>
     d.release = target;
     try {
       const result = await executeChild(deployDropletWorkflow, {
-        workflowId: `${rolloutId}/${droplet.name}${mode === 'rollback' ? '/rollback' : ''}`,
+        workflowId: dropletWorkflowId(rolloutId, droplet.name, mode),
         args: [childInput(droplet, mode, target, restoreTo)],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

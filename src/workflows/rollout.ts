@@ -22,7 +22,7 @@ import {
 import type { DeployActivities } from '../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, RolloutInput } from '../types';
 import { decodeIndices, dropletAt, encodeIndices, groupByRelease, ungroup } from '../compact';
-import { formatMs, makeReleaseId, releaseDir as releaseDirOf, settleDelayMs, stepRetry } from '../rollout-plan';
+import { dropletWorkflowId, formatMs, makeReleaseId, releaseDir as releaseDirOf, settleDelayMs, stepRetry } from '../rollout-plan';
 import type { ReleaseCommandResult } from '../activities/release';
 import type { ReleaseCommandRecord } from '../rollout-status';
 import { CONFIG_REFUSED, failureType, findDetail } from '../failure-details';
@@ -273,7 +273,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     publishSmall();
     try {
       const result = await executeChild(deployDropletWorkflow, {
-        workflowId: `${rolloutId}/${name}${mode === 'rollback' ? '/rollback' : ''}`,
+        workflowId: dropletWorkflowId(rolloutId, name, mode),
         args: [childInput(index, mode, target, restoreTo)],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
