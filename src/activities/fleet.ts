@@ -129,16 +129,17 @@ export function fleetActivities(deps: ActivityDeps) {
       const loadBalancer = plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined;
       return { droplets, loadBalancer };
     });
+  /** What the worker's policy refuses in this plan, worded as preflight and the preview list it. */
   const policyOf = (plan: EnvironmentPlan) => policyProblems(deps.policy, {
     apiUrl: plan.apiUrl, secrets: plan.secrets, files: plan.remote.files, registry: plan.remote.registry, webhookUrlEnv: plan.notify?.webhookUrlEnv,
-  });
+  }).map((p) => `the worker's policy refuses this: ${p}`);
   const acts = {
     resolveFleet,
 
     /** What the operator's plan shows, resolved where the token is (the worker): the fleet and what refuses it. */
     async previewRollout({ plan, batchSize, rollback }: { plan: EnvironmentPlan; batchSize: number; rollback?: RollbackRequest }): Promise<RolloutPreview> {
       const fleet = await resolveFleet({ plan });
-      const problems = [...policyOf(plan).map((p) => `the worker's policy refuses this: ${p}`), ...fleetProblems(plan, fleet, batchSize)];
+      const problems = [...policyOf(plan), ...fleetProblems(plan, fleet, batchSize)];
       if (!rollback || problems.length) return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems };
       // A rollback's plan names each droplet's target: that needs a look at the droplets (preflight).
       try {
@@ -155,7 +156,7 @@ export function fleetActivities(deps: ActivityDeps) {
     async preflight({ plan, fleet, batchSize, rollback }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number; rollback?: RollbackRequest }): Promise<PreflightReport> {
       const problems = fleetProblems(plan, fleet, batchSize);
       const warnings: string[] = [];
-      problems.push(...policyOf(plan).map((p) => `the worker's policy refuses this: ${p}`));
+      problems.push(...policyOf(plan));
       const attempt = (check: () => unknown) => {
         try {
           check();

@@ -127,11 +127,13 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
     return (i: number) => (cache ??= ungroup(c?.previous ?? [])).get(i)?.release ?? null;
   })();
 
-  /** `deploy rollback`: where each droplet was taken (its row shows that, not the release it ran before). */
-  const rollbackTargetOf = (() => {
+  /** `deploy rollback`: each droplet's target, read once from the plan (null: it already runs it). */
+  const rollbackTargets = (() => {
     let cache: Map<number, PreviousRelease | null> | undefined;
-    return (i: number) => (input.rollback ? (cache ??= ungroup(c?.targets ?? [])).get(i)?.release : undefined);
+    return () => (cache ??= ungroup(c?.targets ?? []));
   })();
+  /** Where a rolled-back droplet was taken: its row shows that, not the release it ran before. */
+  const rollbackTargetOf = (i: number) => (input.rollback ? rollbackTargets().get(i)?.release : undefined);
 
   function row(i: number): DropletStatus {
     const fleet = (c as RolloutCarry).fleet;
@@ -309,10 +311,8 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
   }
 
   // `deploy rollback`: each droplet to its own target, through the rollback saga; one already there is left alone.
-  let targets: Map<number, PreviousRelease | null> | undefined;
   const rollBackOne = async (i: number): Promise<boolean> => {
-    targets ??= ungroup(carry.targets ?? []);
-    const target = targets.get(i) ?? null;
+    const target = rollbackTargets().get(i) ?? null;
     if (!target) {
       ended.set(i, { state: 'skipped', note: `${fleet.names[i]} already runs the release to go back to` });
       return true;
