@@ -1,4 +1,5 @@
-// Temporal wraps failures (activity → child → workflow); our structured reports ride in `details`.
+// Temporal wraps failures (activity → child → workflow): the one place that unwraps them, for the message, the
+// failure type and the structured report that rides in `details`.
 // Pure and deterministic: used by the rollout workflow and by the CLI alike.
 
 /** The first `details[0]` along the cause chain that `matches`. */
@@ -24,3 +25,13 @@ export function failureType(err: unknown): string | undefined {
 
 /** A configuration error found on the fleet (staging), not a fault of it: the rollout ends as a refusal, exit 2. */
 export const CONFIG_REFUSED = 'ConfigRefused';
+
+const WRAPPER = /^(Activity task failed|Child Workflow execution failed|Workflow execution failed)/;
+
+/** The most useful line of a failure: activity and child failures wrap the real cause. */
+export function messageOf(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && e.cause && WRAPPER.test(e.message ?? '')) e = e.cause as typeof e;
+  if (e && typeof e === 'object' && 'message' in e && e.message) return e.message;
+  return String(err);
+}

@@ -65,7 +65,7 @@ export function formatMs(ms: number): string {
   return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
 }
 
-/** The retry policy every step runs under (deploy-droplet.ts, staging): first retry after 2 s, doubling, at most 30 s. */
+/** The retry policy every step runs under (droplet/steps.ts, staging): first retry after 2 s, doubling, at most 30 s. */
 export const STEP_RETRY = { initialMs: 2_000, coefficient: 2, maxMs: 30_000 } as const;
 
 /** How long a step keeps retrying after its first failure: the sum of the waits between its attempts. */

@@ -1,7 +1,19 @@
 // The rollout's status, result and carried state: plain types shared by the workflows, the CLI and the
 // Web UI's text. No Temporal imports, so the CLI and pure modules depend on it without depending on workflows/.
-import type { DropletOutcome, DropletReport, LoadBalancerInfo, StepName, StepRecord } from './types';
+import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, StepName, StepRecord } from './types';
 import type { CompactFleet, ReleaseGroup } from './compact';
+
+/** The rollout workflow's input: what to deploy where, and where a continued run left off. */
+export interface RolloutInput {
+  plan: EnvironmentPlan;
+  release: string;
+  /** Set when the rollout continues as new: where the previous run left off (RolloutCarry below). */
+  carry?: RolloutCarry;
+  /** `deploy rollback`: return droplets to what they ran before the last deploy (or to the newest kept `to`). */
+  rollback?: { to?: string };
+  /** History events after which a run continues as new, checked between batches (default 4000; tests lower it). */
+  historyBudget?: number;
+}
 
 export interface AbortRequest {
   /** Also return already-updated droplets to the release they had before. */

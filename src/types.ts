@@ -158,17 +158,6 @@ export interface PreviousRelease {
   releaseDir: string;
 }
 
-export interface RolloutInput {
-  plan: EnvironmentPlan;
-  release: string;
-  /** Set when the rollout continues as new: where the previous run left off (messages.ts RolloutCarry). */
-  carry?: import('./rollout-status').RolloutCarry;
-  /** `deploy rollback`: return droplets to what they ran before the last deploy (or to the newest kept `to`). */
-  rollback?: { to?: string };
-  /** History events after which a run continues as new, checked between batches (default 4000; tests lower it). */
-  historyBudget?: number;
-}
-
 export interface StepRecord {
   step: StepName;
   startedAt: number;

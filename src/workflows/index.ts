@@ -1,4 +1,4 @@
 // The worker's workflow bundle entry point.
-export { rolloutWorkflow } from './rollout';
-export { deployDropletWorkflow } from './deploy-droplet';
+export { rolloutWorkflow } from './rollout/workflow';
+export { deployDropletWorkflow } from './droplet/workflow';
 export { previewRolloutWorkflow } from './preview';

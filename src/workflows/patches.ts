@@ -5,7 +5,7 @@
 // still be open or be replayed (the longest rollout, plus the namespace's retention: 30 days on the team stack);
 // then, one release later, the call and the histories that exercise only the old branch.
 export const PATCHES = {
-  /** 2026-11-30: the rollout bounded for 10,000 droplets; before it, rollout-legacy.ts (rollout-*.json without staged/bounded). */
+  /** 2026-11-30: the rollout bounded for 10,000 droplets; before it, legacy/rollout-v1.ts (rollout-*.json without staged/bounded). */
   boundedRollout: 'bounded-rollout',
   /** 2026-11-30: a droplet answers for itself (dropletStatus) instead of signalling every step to the rollout. */
   childrenAnswerForThemselves: 'children-answer-for-themselves',

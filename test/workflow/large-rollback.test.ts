@@ -9,7 +9,7 @@ import type { temporal } from '@temporalio/proto';
 import { timeSkippingEnv } from '../helpers/workflow-env';
 import { FakeFleet, droplets, testPlan } from '../helpers/fake-activities';
 import { startRollout, withWorker } from '../helpers/rollout-harness';
-import { DETAIL_LIMIT } from '../../src/workflows/rollout';
+import { DETAIL_LIMIT } from '../../src/workflows/rollout/book';
 
 let env: TestWorkflowEnvironment;
 before(async () => {

@@ -1,6 +1,12 @@
 // The rollout as it ran before its history was bounded (every droplet signalled each step to it, and it held
 // every droplet's report). Frozen: rollouts started before that change still replay and finish on this code;
-// rolloutWorkflow (rollout.ts) sends only runs without the 'bounded-rollout' marker here. Do not edit.
+// rolloutWorkflow (rollout/workflow.ts) sends only runs without the 'bounded-rollout' marker here. Do not edit
+// its behaviour: it imports types, the message definitions and pure helpers only, so nothing else changes it.
+//
+// When it goes: once no rollout started before 2026-11-30 can be open or replayed (the longest rollout plus the
+// namespace's retention, 30 days on the team stack: from 2027-01-15 on), in one change: this file, the
+// `!patched(PATCHES.boundedRollout)` branch (first as deprecatePatch, one release earlier), and the histories
+// it alone replays (test/histories rollout-*.json and droplet-*.json without "bounded" or "staged" in the name).
 import {
   ApplicationFailure,
   CancellationScope,
@@ -14,14 +20,15 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DeployActivities } from '../activities';
-import type { PreflightReport } from '../activities/fleet';
-import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease, RolloutInput } from '../types';
-import { dropletWorkflowId, formatMs, makeReleaseId, planBatches, settleDelayMs } from '../rollout-plan';
-import { findDetail } from '../failure-details';
-import { renderCurrentDetails } from '../status-text';
-import { DeployApp, deploySearchAttributes } from '../search-attributes';
-import { deployDropletWorkflow, messageOf } from './deploy-droplet';
+import type { DeployActivities } from '../../activities';
+import type { PreflightReport } from '../../activities/fleet';
+import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease } from '../../types';
+import type { RolloutInput } from '../../rollout-status';
+import { dropletWorkflowId, formatMs, makeReleaseId, planBatches, settleDelayMs } from '../../rollout-plan';
+import { findDetail, messageOf } from '../../failure-details';
+import { renderCurrentDetails } from '../../status-text';
+import { DeployApp, deploySearchAttributes } from '../../search-attributes';
+import type { deployDropletWorkflow } from '../droplet/workflow';
 import {
   abortSignal,
   dropletProgressSignal,
@@ -31,7 +38,7 @@ import {
   type DropletStatus,
   type RolloutResult,
   type RolloutStatus,
-} from './messages';
+} from '../messages';
 
 const { resolveFleet, preflight } = proxyActivities<DeployActivities>({
   startToCloseTimeout: '5m',
@@ -144,7 +151,7 @@ export async function legacyRollout(input: RolloutInput): Promise<RolloutResult>
     d.state = mode === 'deploy' ? 'deploying' : 'rolling-back';
     d.release = target;
     try {
-      const result = await executeChild(deployDropletWorkflow, {
+      const result = await executeChild<typeof deployDropletWorkflow>('deployDropletWorkflow', {
         workflowId: dropletWorkflowId(rolloutId, droplet.name, mode),
         args: [childInput(droplet, mode, target, restoreTo)],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
