@@ -12,6 +12,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { quietRuntime } from '../sandbox/stack';
 import { findBinary } from '../sandbox/binaries';
 import { DeployApp, DeployEnv, DeployRelease } from '../src/search-attributes';
+import type { rolloutWorkflow } from '../src/workflows';
+import { WORKFLOW_TYPES, statusQuery } from '../src/workflows/messages';
 import { rolloutWorkflowId } from '../src/rollout-plan';
 import { testPlan } from '../test/helpers/fake-activities';
 import type { WorkerReport } from './scale-worker';
@@ -76,14 +78,14 @@ async function main(): Promise<void> {
     const plan = testPlan({ batchSize: batch, minAttached: 0, drainDelayMs: 0, settleDelayMs: 0, settleMarginMs: 0, bakeMs: 0 });
     const workflowId = rolloutWorkflowId(plan.app, plan.env);
     const started = Date.now();
-    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue, workflowId, args: [{ plan, release: 'v2' }] });
+    const handle = await env.client.workflow.start<typeof rolloutWorkflow>(WORKFLOW_TYPES.rollout, { taskQueue, workflowId, args: [{ plan, release: 'v2' }] });
     // Mid-run: one status query once half the droplets are back in the load balancer.
     let mid: { ms: number; bytes: number } | undefined;
     let outcome = 'running';
     const done = handle.result().then(() => (outcome = 'succeeded'), (err: Error) => (outcome = `failed: ${err.message}`));
     void next('half').then(async () => {
       const t = Date.now();
-      const status = await handle.query('status');
+      const status = await handle.query(statusQuery);
       mid = { ms: Date.now() - t, bytes: JSON.stringify(status).length };
     }, () => undefined);
     const limitMin = Number(values['timeout-min']);

@@ -1,6 +1,7 @@
 // Temporal wraps failures (activity → child → workflow): the one place that unwraps them, for the message, the
 // failure type and the structured report that rides in `details`.
 // Pure and deterministic: used by the rollout workflow and by the CLI alike.
+import { TimeoutFailure } from '@temporalio/common';
 
 /** The first `details[0]` along the cause chain that `matches`. */
 export function findDetail<T>(err: unknown, matches: (value: object) => boolean): T | undefined {
@@ -13,6 +14,12 @@ export function findDetail<T>(err: unknown, matches: (value: object) => boolean)
   return undefined;
 }
 
+/** A timeout anywhere along the cause chain (an activity's, or the workflow run's own), recognised by its failure type. */
+export function isTimeout(err: unknown): boolean {
+  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) if (e instanceof TimeoutFailure) return true;
+  return false;
+}
+
 /** The first ApplicationFailure type along the cause chain. */
 export function failureType(err: unknown): string | undefined {
   let e = err as { type?: unknown; cause?: unknown } | undefined;
@@ -22,6 +29,9 @@ export function failureType(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** Preflight found problems: nothing was touched; its details carry `{ problems }`. */
+export const PREFLIGHT_REFUSED = 'PreflightRefused';
 
 /** A configuration error found on the fleet (staging), not a fault of it: the rollout ends as a refusal, exit 2. */
 export const CONFIG_REFUSED = 'ConfigRefused';

@@ -1,6 +1,6 @@
 // The rollout's status, result and carried state: plain types shared by the workflows, the CLI and the
 // Web UI's text. No Temporal imports, so the CLI and pure modules depend on it without depending on workflows/.
-import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, StepName, StepRecord } from './types';
+import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, PreviousRelease, StepName, StepRecord } from './types';
 import type { CompactFleet, ReleaseGroup } from './compact';
 
 /** The rollout workflow's input: what to deploy where, and where a continued run left off. */
@@ -171,4 +171,66 @@ export interface ReleaseCommandRecord {
   /** The last 50 lines of its output (stdout and stderr). */
   output?: string[];
   error?: string;
+}
+
+// What travels between the rollout and its activities: the plan, the preflight report, the preview, the release
+// command's result and the notification. Wire types, kept with the status types so workflows and the CLI need
+// nothing from activities/ but the DeployActivities interface.
+
+/** `deploy rollback`: back to what each droplet ran before the last deploy, or to the newest kept `to`. */
+export interface RollbackRequest {
+  to?: string;
+}
+
+export interface PreflightReport {
+  filesDigest: string;
+  warnings: string[];
+  current: Record<string, PreviousRelease | null>;
+  /** droplet name → "v2 2.29.0" or "v1 1.29.2": the Compose each droplet will be driven with. */
+  compose?: Record<string, string>;
+  /** `deploy rollback`: where each droplet goes (null: it already runs that release). */
+  targets?: Record<string, PreviousRelease | null>;
+}
+
+/** What the rollout keeps of its plan: O(N) only as compact arrays and ranges (a 10,000-droplet fleet stays small). */
+export interface RolloutPlanReport {
+  /** Every droplet, in batch order. */
+  fleet: CompactFleet;
+  /** The load balancer by reference: its id, name, tag and health check; never its member list. */
+  loadBalancer?: LoadBalancerInfo;
+  filesDigest: string;
+  warnings: string[];
+  /** What each droplet ran before, as preflight saw it. */
+  previous: ReleaseGroup[];
+  /** `deploy rollback`: each droplet's target (null: already there). */
+  targets?: ReleaseGroup[];
+}
+
+export interface RolloutPreview {
+  fleet: CompactFleet;
+  loadBalancer?: LoadBalancerInfo;
+  problems: string[];
+  /** `deploy rollback`: each droplet's target (null: it already runs it). */
+  targets?: Record<string, PreviousRelease | null>;
+}
+
+export interface ReleaseCommandResult {
+  exitCode: number | null;
+  output: string[];
+  durationMs: number;
+}
+
+export type RolloutEvent = 'started' | 'paused' | 'awaiting-approval' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted' | 'needs-attention';
+
+export interface NotificationInput {
+  webhookUrlEnv: string;
+  event: RolloutEvent;
+  app: string;
+  env: string;
+  release: string;
+  workflowId: string;
+  message?: string;
+  droplets?: Record<string, number>;
+  total?: number;
+  needsAttention?: string[];
 }

@@ -7,16 +7,13 @@ import type { KeptReleases } from '../remote/commands';
 import { mapPool } from './pool';
 import { healthActivities } from './health';
 import { HostKeyError, SshConnectError } from '../remote/port';
-import type { EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../types';
-import { compactFleet, groupByRelease, type CompactFleet, type ReleaseGroup } from '../compact';
+import type { EnvironmentPlan, Fleet, PreviousRelease } from '../types';
+import { compactFleet, groupByRelease } from '../compact';
 import { planBatches } from '../rollout-plan';
 import { policyProblems } from './policy';
+import { PREFLIGHT_REFUSED, failureType, findDetail } from '../failure-details';
+import type { PreflightReport, RollbackRequest, RolloutPlanReport, RolloutPreview } from '../rollout-status';
 import { webhookUrl } from './notify';
-
-/** `deploy rollback`: back to what each droplet ran before the last deploy, or to the newest kept `to`. */
-export interface RollbackRequest {
-  to?: string;
-}
 
 /**
  * Where `deploy rollback` takes one droplet: a kept release directory, null when it already runs it (nothing to
@@ -38,30 +35,6 @@ export function rollbackTarget(name: string, current: PreviousRelease | null, re
   return current?.releaseDir === target.releaseDir ? null : target;
 }
 
-export interface PreflightReport {
-  filesDigest: string;
-  warnings: string[];
-  current: Record<string, PreviousRelease | null>;
-  /** droplet name → "v2 2.29.0" or "v1 1.29.2": the Compose each droplet will be driven with. */
-  compose?: Record<string, string>;
-  /** `deploy rollback`: where each droplet goes (null: it already runs that release). */
-  targets?: Record<string, PreviousRelease | null>;
-}
-
-/** What the rollout keeps of its plan: O(N) only as compact arrays and ranges (a 10,000-droplet fleet stays small). */
-export interface RolloutPlanReport {
-  /** Every droplet, in batch order. */
-  fleet: CompactFleet;
-  /** The load balancer by reference: its id, name, tag and health check; never its member list. */
-  loadBalancer?: LoadBalancerInfo;
-  filesDigest: string;
-  warnings: string[];
-  /** What each droplet ran before, as preflight saw it. */
-  previous: ReleaseGroup[];
-  /** `deploy rollback`: each droplet's target (null: already there). */
-  targets?: ReleaseGroup[];
-}
-
 /** The fleet in batch order and what preflight found, in the compact form the rollout keeps. */
 export function compactPlan(fleet: Fleet, report: PreflightReport, batchSize: number): RolloutPlanReport {
   const ordered = planBatches(fleet.droplets, batchSize).flat();
@@ -73,14 +46,6 @@ export function compactPlan(fleet: Fleet, report: PreflightReport, batchSize: nu
     previous: groupByRelease(ordered.map((d, i) => [i, report.current[d.name] ?? null])),
     ...(report.targets ? { targets: groupByRelease(ordered.map((d, i) => [i, report.targets?.[d.name] ?? null])) } : {}),
   };
-}
-
-export interface RolloutPreview {
-  fleet: CompactFleet;
-  loadBalancer?: LoadBalancerInfo;
-  problems: string[];
-  /** `deploy rollback`: each droplet's target (null: it already runs it). */
-  targets?: Record<string, PreviousRelease | null>;
 }
 
 const accessOf = (plan: EnvironmentPlan) => ({ apiUrl: plan.apiUrl, secrets: plan.secrets });
@@ -146,9 +111,9 @@ export function fleetActivities(deps: ActivityDeps) {
         const report = await acts.preflight({ plan, fleet, batchSize, rollback });
         return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: [], targets: report.targets ?? {} };
       } catch (err) {
-        const refusal = err instanceof ApplicationFailure && err.type === 'PreflightRefused';
-        if (!refusal) throw err;
-        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: err.message.split('\n').slice(1).map((l) => l.replace(/^\s*- /, '')) };
+        const refused = failureType(err) === PREFLIGHT_REFUSED ? findDetail<{ problems: string[] }>(err, (v) => 'problems' in v) : undefined;
+        if (!refused) throw err;
+        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: refused.problems };
       }
     },
 
@@ -220,8 +185,10 @@ export function fleetActivities(deps: ActivityDeps) {
       if (problems.length) {
         throw toFailure(ApplicationFailure.create({
           message: `preflight refused the rollout of ${plan.app} to ${plan.env}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-          type: 'PreflightRefused',
+          type: PREFLIGHT_REFUSED,
           nonRetryable: true,
+          // The problems themselves, for the preview's list: a message is for people, not to be parsed back.
+          details: [{ problems }],
         }));
       }
       return { filesDigest: digest, warnings, current, compose, ...(targets ? { targets } : {}) };

@@ -6,21 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { currentContext } from './deps';
 import { webUiLink } from '../temporal';
-
-export type RolloutEvent = 'started' | 'paused' | 'awaiting-approval' | 'succeeded' | 'failed' | 'rolled-back' | 'aborted' | 'needs-attention';
-
-export interface NotificationInput {
-  webhookUrlEnv: string;
-  event: RolloutEvent;
-  app: string;
-  env: string;
-  release: string;
-  workflowId: string;
-  message?: string;
-  droplets?: Record<string, number>;
-  total?: number;
-  needsAttention?: string[];
-}
+import type { NotificationInput, RolloutEvent } from '../rollout-status';
 
 const HEADLINE: Record<RolloutEvent, string> = {
   started: 'started', paused: 'paused', 'awaiting-approval': 'is waiting for approval', succeeded: 'succeeded', failed: 'FAILED',

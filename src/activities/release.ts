@@ -5,17 +5,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './deps';
 import { withSession, type RemoteInput } from './remote';
 import * as commands from '../remote/commands';
+import type { ReleaseCommandResult } from '../rollout-status';
 
 export interface ReleaseCommandInput extends RemoteInput {
   releaseDir: string;
   service: string;
   command: string;
-}
-
-export interface ReleaseCommandResult {
-  exitCode: number | null;
-  output: string[];
-  durationMs: number;
 }
 
 export function releaseActivities(deps: ActivityDeps) {

@@ -3,6 +3,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { appAndEnvironment } from '../config/loader';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { webUiLink } from '../temporal';
+import { messageOf } from '../failure-details';
+import { abortSignal, approveUpdate, pauseSignal, resumeSignal } from '../workflows/messages';
 import { locateRollout } from './locate';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
@@ -34,16 +36,18 @@ export async function runControl(args: CliArgs, out: (line: string) => void): Pr
     if (args.verb === 'approve') {
       // An update, not a signal: the rollout answers, and refuses with its reason when it is not waiting.
       try {
-        const answer = await handle.executeUpdate<string, []>('approve');
+        const answer = await handle.executeUpdate(approveUpdate);
         out(args.json ? JSON.stringify({ event: 'approve', workflowId, message: answer }) : `${workflowId}: ${answer}`);
         return 0;
       } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`approval refused: ${(err.cause as Error | undefined)?.message ?? err.message}`, 2);
+        if (err instanceof WorkflowUpdateFailedError) throw new CliError(`approval refused: ${messageOf(err.cause ?? err)}`, 2);
         throw err;
       }
     }
-    if (args.verb === 'abort') await handle.signal('abort', { rollback: args.rollback });
-    else await handle.signal(args.verb);
+    if (args.verb === 'abort') await handle.signal(abortSignal, { rollback: args.rollback });
+    else if (args.verb === 'pause') await handle.signal(pauseSignal);
+    else if (args.verb === 'resume') await handle.signal(resumeSignal);
+    else throw new CliError(`${args.verb} is not a control verb`, 2);
     const messages: Record<string, string> = { pause: 'pause requested: the in-flight batch finishes, then the rollout waits', resume: 'resumed', abort: `abort requested${args.rollback ? ' with rollback' : ''}: in-flight droplets are restored and re-attached` };
     const what = messages[args.verb];
     out(args.json ? JSON.stringify({ event: args.verb, workflowId }) : `${workflowId}: ${what}`);

@@ -2,7 +2,7 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { RolloutResult, RolloutStatus } from '../rollout-status';
 import { progressLines, renderStatus } from './render';
-import { findDetail } from '../failure-details';
+import { findDetail, messageOf } from '../failure-details';
 import { rolloutView, type ViewCache } from './view';
 
 export const EXIT = { succeeded: 0, failed: 1, 'rolled-back': 1, aborted: 3 } as const;
@@ -76,7 +76,8 @@ export async function follow(handle: WorkflowHandle, opts: FollowOptions): Promi
     // a closed workflow still answers queries on most servers; if not, the result suffices
   }
   if (!result) {
-    const why = failure instanceof WorkflowFailedError ? `${failure.message}: ${(failure.cause as Error | undefined)?.message ?? ''}` : String(failure);
+    // The client's line ("Workflow execution terminated") and what lies under it.
+    const why = failure instanceof WorkflowFailedError ? `${failure.message}: ${failure.cause ? messageOf(failure.cause) : ''}` : String(failure);
     opts.out(opts.json ? JSON.stringify({ event: 'end', status: 'failed', message: why }) : `rollout ended without a result: ${why}`);
     return 1;
   }

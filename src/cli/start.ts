@@ -6,8 +6,11 @@ import { dropletAt } from '../compact';
 import { rolloutWorkflowId } from '../rollout-plan';
 import { deploySearchAttributes } from '../search-attributes';
 import { taskQueue, webUiLink } from '../temporal';
+import { isTimeout, messageOf } from '../failure-details';
 import type { EnvironmentPlan, Fleet } from '../types';
-import type { RolloutPreview } from '../activities/fleet';
+import type { RolloutPreview } from '../rollout-status';
+import type { previewRolloutWorkflow, rolloutWorkflow } from '../workflows';
+import { WORKFLOW_TYPES } from '../workflows/messages';
 import type { CliArgs } from './args';
 import { CliError, connectClient } from './connect';
 import { renderPlan, renderRollbackPlan } from './render';
@@ -46,7 +49,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
     // A rollout started by an older version holds the lock under its old ID.
     if (running?.running) throw refuseLocked(running.workflowId);
     try {
-      await client.workflow.start('rolloutWorkflow', {
+      await client.workflow.start<typeof rolloutWorkflow>(WORKFLOW_TYPES.rollout, {
         taskQueue: taskQueue(),
         workflowId,
         args: [{ plan, release, ...(rollback ? { rollback } : {}) }],
@@ -80,19 +83,17 @@ async function previewOnWorker(client: Client, plan: EnvironmentPlan, rollback?:
       `  start one where the secrets and the files are: npm run worker (or the worker image; see "Running it for a team" in the README)`, 2);
   }
   try {
-    return await client.workflow.execute('previewRolloutWorkflow', {
+    return await client.workflow.execute<typeof previewRolloutWorkflow>(WORKFLOW_TYPES.preview, {
       taskQueue: queue,
       workflowId: `preview-${plan.app}.${plan.env}-${Date.now()}`,
       args: [{ plan, batchSize: plan.rollout.batchSize, ...(rollback ? { rollback } : {}) }],
       workflowExecutionTimeout: PREVIEW_TIMEOUT_MS,
       staticSummary: `plan ${plan.app} ${plan.env}`,
-    }) as RolloutPreview;
+    });
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      let cause = err.cause as (Error & { cause?: unknown }) | undefined;
-      while (cause?.cause && /^Activity task failed/.test(cause.message)) cause = cause.cause as Error;
-      const why = cause?.message ?? err.message;
-      if (/timed out|TIMEOUT/i.test(why) || /timed out/i.test(err.message)) {
+      const why = messageOf(err.cause ?? err);
+      if (isTimeout(err)) {
         throw new CliError(`the worker did not answer within ${PREVIEW_TIMEOUT_MS / 1000}s (task queue "${queue}"); is it overloaded or stuck? ${why}`, 2);
       }
       throw new CliError(`cannot resolve the fleet: ${why}`, 2);

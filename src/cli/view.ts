@@ -3,6 +3,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { DropletStatus, DropletView, RolloutStatus } from '../rollout-status';
 import { dropletWorkflowId } from '../rollout-plan';
+import { dropletStatusQuery, statusQuery } from '../workflows/messages';
 
 /** Steps of droplet workflows that have ended never change again: kept between polls. */
 export type ViewCache = Map<string, DropletView>;
@@ -15,7 +16,7 @@ async function dropletView(client: Handles, workflowId: string, cache: ViewCache
   const kept = cache.get(workflowId);
   if (kept) return kept;
   try {
-    const view = await client.getHandle(workflowId).query<DropletView>('dropletStatus');
+    const view = await client.getHandle(workflowId).query(dropletStatusQuery);
     if (view.outcome) cache.set(workflowId, view);
     return view;
   } catch {
@@ -43,5 +44,5 @@ export async function withDropletSteps(client: Handles, rolloutId: string, statu
 
 /** Query the rollout and merge in its droplets' steps. */
 export async function rolloutView(client: Handles, handle: WorkflowHandle, cache?: ViewCache): Promise<RolloutStatus> {
-  return withDropletSteps(client, handle.workflowId, await handle.query<RolloutStatus>('status'), cache);
+  return withDropletSteps(client, handle.workflowId, await handle.query(statusQuery), cache);
 }

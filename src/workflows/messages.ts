@@ -5,6 +5,9 @@ import type { AbortRequest, DropletProgress, DropletView, RolloutStatus } from '
 
 export type { AbortRequest, DropletProgress, DropletState, DropletStatus, RolloutPhase, RolloutStatus, DropletView, RolloutResult, RolloutCarry } from '../rollout-status';
 
+/** The workflow types clients start, by the names the worker registers (workflows/index.ts; a unit test holds them equal). */
+export const WORKFLOW_TYPES = { rollout: 'rolloutWorkflow', preview: 'previewRolloutWorkflow' } as const;
+
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const abortSignal = defineSignal<[AbortRequest?]>('abort');

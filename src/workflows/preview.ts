@@ -2,7 +2,7 @@
 // worker, where the DigitalOcean token is. Short, touches nothing, and never takes the deploy lock.
 import { proxyActivities } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities';
-import type { RolloutPreview } from '../activities/fleet';
+import type { RolloutPreview } from '../rollout-status';
 import type { EnvironmentPlan } from '../types';
 
 const { previewRollout } = proxyActivities<DeployActivities>({

@@ -3,7 +3,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeployActivities } from '../../src/activities';
 import { CONFIG_REFUSED } from '../../src/failure-details';
-import { compactPlan, fleetProblems, rollbackTarget, type RollbackRequest } from '../../src/activities/fleet';
+import { compactPlan, fleetProblems, rollbackTarget } from '../../src/activities/fleet';
+import type { RollbackRequest } from '../../src/rollout-status';
 import { compactFleet } from '../../src/compact';
 import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
 

@@ -7,6 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { PATCHES } from '../../src/workflows/patches';
+import { WORKFLOW_TYPES } from '../../src/workflows/messages';
+import * as workflowExports from '../../src/workflows';
 
 const root = path.resolve(__dirname, '..', '..');
 const workflows = path.join(root, 'src', 'workflows');
@@ -35,4 +37,9 @@ test('nothing the workflows load at run time imports a Node module', () => {
   assert.deepEqual(offenders, []);
   const forbidden = ours.filter((f) => /\/src\/(activities|remote|digitalocean|cli)\//.test(f)).map((f) => path.relative(root, f));
   assert.deepEqual(forbidden, [], 'workflow code loads no activity, SSH, DigitalOcean or CLI module');
+});
+
+test('the workflow type names clients start are the names the worker registers', () => {
+  const registered: Record<string, unknown> = { ...workflowExports };
+  for (const name of Object.values(WORKFLOW_TYPES)) assert.equal(typeof registered[name], 'function', `${name} is exported by src/workflows`);
 });

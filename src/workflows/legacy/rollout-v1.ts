@@ -21,9 +21,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities';
-import type { PreflightReport } from '../../activities/fleet';
 import type { DropletDeployInput, DropletReport, DropletTarget, Fleet, PreviousRelease } from '../../types';
-import type { RolloutInput } from '../../rollout-status';
+import type { PreflightReport, RolloutInput } from '../../rollout-status';
 import { dropletWorkflowId, formatMs, makeReleaseId, planBatches, settleDelayMs } from '../../rollout-plan';
 import { findDetail, messageOf } from '../../failure-details';
 import { renderCurrentDetails } from '../../status-text';

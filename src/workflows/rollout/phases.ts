@@ -16,9 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities';
 import type { DropletDeployInput, DropletMode, DropletReport, PreviousRelease } from '../../types';
-import type { ReleaseCommandResult } from '../../activities/release';
-import type { RolloutEvent } from '../../activities/notify';
-import type { ReleaseCommandRecord, RolloutCarry, RolloutInput, RolloutResult } from '../../rollout-status';
+import type { ReleaseCommandRecord, ReleaseCommandResult, RolloutCarry, RolloutEvent, RolloutInput, RolloutResult } from '../../rollout-status';
 import { dropletAt } from '../../compact';
 import { dropletWorkflowId, formatMs, releaseDir as releaseDirOf, stepRetry } from '../../rollout-plan';
 import { CONFIG_REFUSED, failureType, findDetail, messageOf } from '../../failure-details';

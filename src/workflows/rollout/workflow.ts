@@ -6,8 +6,7 @@
 // in book.ts, each phase in phases.ts; this file holds the handlers and the order.
 import { ApplicationFailure, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities';
-import type { RolloutEvent } from '../../activities/notify';
-import type { RolloutInput, RolloutResult } from '../../rollout-status';
+import type { RolloutEvent, RolloutInput, RolloutResult } from '../../rollout-status';
 import { makeReleaseId, settleDelayMs } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { renderCurrentDetails } from '../../status-text';
