@@ -1,8 +1,9 @@
 // A local stand-in for the DigitalOcean API (v2) with the real shapes, status codes and quirks the deployer
 // depends on (DESIGN.md §4): bearer auth, pagination with links.pages.next, droplets by tag, load balancers
 // targeting IDs or a tag, 204 on membership changes, 422 for ID changes on a tag-targeted LB, rate-limit
-// headers, and injectable faults (429 bursts, 5xx, a 403-busy window, a propagation delay to the data plane).
-// Any request that would delete a load balancer is recorded as a fatal event.
+// headers, a request ID on every answer (`x-request-id`, and `request_id` in error bodies), droplets' status and
+// `locked` flag, and injectable faults (429 bursts, 5xx, a 403-busy window, a read-only token, a propagation
+// delay to the data plane). Any request that would delete a load balancer is recorded as a fatal event.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,6 +1,6 @@
 // The one way a deploy worker is made: the CLI's `npm run worker`, the worker image, the demo and the tests
 // all build it here, so their options cannot drift apart.
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, Worker, bundleWorkflowCode, type NativeConnection } from '@temporalio/worker';
 import { createActivities, realDependencies, type DeployActivities } from './activities';
 
 export interface DeployWorkerOptions {
@@ -24,13 +24,18 @@ export interface DeployWorkerOptions {
  */
 export const WORKER_HEAP_FLAG = '--max-old-space-size=1024';
 
-export function createDeployWorker(opts: DeployWorkerOptions): Promise<Worker> {
+/** Bundle src/workflows at start, saying only what goes wrong: webpack's ~20 lines of module stats help no operator. */
+async function bundleWorkflows(): Promise<{ code: string }> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') });
+}
+
+export async function createDeployWorker(opts: DeployWorkerOptions): Promise<Worker> {
   const bundle = opts.workflowBundlePath ?? process.env.DEPLOYER_WORKFLOW_BUNDLE;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflows') }),
+    workflowBundle: bundle ? { codePath: bundle } : await bundleWorkflows(),
     activities: opts.activities ?? createActivities(realDependencies(opts.env ?? process.env)),
     // Let in-flight steps finish (or record their failure) before exiting on SIGINT/SIGTERM.
     shutdownGraceTime: '30s',

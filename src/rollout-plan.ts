@@ -1,4 +1,5 @@
 // Pure rollout arithmetic shared by the workflows (deterministic) and the CLI (plan printing).
+import type { RetryPolicy } from '@temporalio/common';
 import type { DropletTarget, LoadBalancerInfo, RemoteSpec, RolloutPolicy } from './types';
 
 /** Where a release's files live on a droplet: `<remoteDir>/releases/<releaseId>` (one directory per upload). */
@@ -76,6 +77,24 @@ export function retryWindowMs(attempts: number): number {
 }
 
 /** STEP_RETRY as Temporal's retry options. */
-export function stepRetry(maximumAttempts: number) {
+export function stepRetry(maximumAttempts: number): RetryPolicy {
   return { maximumAttempts, initialInterval: STEP_RETRY.initialMs, backoffCoefficient: STEP_RETRY.coefficient, maximumInterval: STEP_RETRY.maxMs };
 }
+
+/**
+ * Every retry policy the workflows give their activities, in one table. Errors that retrying cannot fix (a refused
+ * token, an unknown load balancer, a configuration error) are non-retryable whatever the policy; a 429 waits as long
+ * as the API asks (nextRetryDelay).
+ */
+export const RETRY = {
+  /** Resolve and preflight: rate limits and 5xx ride out a busy minute. */
+  plan: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '30s' },
+  /** The plan the CLI waits for: a few quick tries, the operator is watching. */
+  preview: { maximumAttempts: 4, initialInterval: '1s', maximumInterval: '10s' },
+  /** A notification never holds up a rollout: three tries within its 30 s budget. */
+  notification: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+  /** Staging and every droplet step: the configured attempts, on STEP_RETRY's backoff. */
+  step: stepRetry,
+  /** The release command: the configured attempts (default one; a migration is not always idempotent). */
+  releaseCommand: (maximumAttempts: number): RetryPolicy => ({ maximumAttempts, initialInterval: '2s' }),
+} as const satisfies Record<string, RetryPolicy | ((attempts: number) => RetryPolicy)>;

@@ -1,4 +1,5 @@
-// Deploy-domain types shared by the CLI, workflows and activities.
+// Deploy-domain types shared by the CLI, workflows and activities: the plan (config resolved), the fleet, a
+// droplet's saga input and report. The rollout's status, carry and wire types are in rollout-status.ts.
 // Everything here travels through Temporal history: it must never hold a secret,
 // only the *names* of environment variables and paths of files that hold them.
 

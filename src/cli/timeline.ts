@@ -21,7 +21,27 @@ const COLOURS: Record<string, string> = {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** `durationMs` fixes the time axis, so pictures drawn one above the other share a scale. */
+/** Width of a shortened idle stretch (a pause, an approval wait, a bake) on the time axis. */
+const BREAK_PX = 44;
+
+/**
+ * Stretches where no droplet ran a step, long enough to squeeze the rest of the picture (over 20 s and over a
+ * tenth of the whole): a paused rollout is drawn at the scale of its work, with each pause marked and timed.
+ */
+export function idleStretches(droplets: TimelineDroplet[]): { from: number; to: number }[] {
+  const spans = droplets.flatMap((d) => d.steps.map((s) => ({ from: s.startedAt, to: s.endedAt ?? s.startedAt }))).sort((a, b) => a.from - b.from);
+  if (!spans.length) return [];
+  const whole = Math.max(...spans.map((s) => s.to)) - spans[0].from;
+  const idle: { from: number; to: number }[] = [];
+  let reach = spans[0].to;
+  for (const s of spans) {
+    if (s.from - reach > Math.max(20_000, whole / 10)) idle.push({ from: reach, to: s.from });
+    reach = Math.max(reach, s.to);
+  }
+  return idle;
+}
+
+/** `durationMs` fixes the time axis, so pictures drawn one above the other share a scale (no stretch is shortened then). */
 export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], load: TimelineLoad[] = [], opts: { durationMs?: number } = {}): string {
   const starts = droplets.flatMap((d) => d.steps.map((s) => s.startedAt));
   const ends = droplets.flatMap((d) => d.steps.map((s) => s.endedAt ?? s.startedAt));
@@ -31,7 +51,21 @@ export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], lo
   const left = 90;
   const width = 900;
   const row = 26;
-  const x = (t: number) => left + ((t - t0) / (t1 - t0)) * width;
+  const breaks = opts.durationMs ? [] : idleStretches(droplets);
+  const busyMs = t1 - t0 - breaks.reduce((n, b) => n + (b.to - b.from), 0);
+  const perMs = (width - breaks.length * BREAK_PX) / busyMs;
+  // Time to x, with each idle stretch drawn BREAK_PX wide whatever its length.
+  const x = (t: number) => {
+    let px = left;
+    let from = t0;
+    for (const b of breaks) {
+      if (t <= b.from) break;
+      px += (b.from - from) * perMs + Math.min(1, (t - b.from) / (b.to - b.from)) * BREAK_PX;
+      from = b.to;
+      if (t <= b.to) return px;
+    }
+    return px + (t - from) * perMs;
+  };
   const top = 40;
   const loadTop = top + droplets.length * row + 20;
   const height = loadTop + (load.length ? 80 : 0) + 60;
@@ -40,6 +74,12 @@ export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], lo
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="${left}" y="20" font-size="15" font-weight="bold">${esc(title)}</text>`,
   ];
+  for (const b of breaks) {
+    const bx = x(b.from);
+    parts.push(`<rect x="${bx.toFixed(1)}" y="${top - 6}" width="${BREAK_PX}" height="${droplets.length * row + 6}" fill="#eceff1" stroke="#90a4ae" stroke-dasharray="4 3">` +
+      `<title>${esc(`nothing ran for ${((b.to - b.from) / 1000).toFixed(0)} s (paused, awaiting approval or baking): shortened`)}</title></rect>`,
+      `<text x="${(bx + BREAK_PX / 2).toFixed(1)}" y="${top - 9}" font-size="10" text-anchor="middle">⋯ ${esc(idleLabel(b.to - b.from))}</text>`);
+  }
   droplets.forEach((d, i) => {
     const y = top + i * row;
     parts.push(`<text x="8" y="${y + 16}">${esc(d.name)}</text>`);
@@ -67,6 +107,22 @@ export function renderTimelineSvg(title: string, droplets: TimelineDroplet[], lo
   Object.entries(COLOURS).filter(([step]) => used.has(step)).forEach(([step, colour], i) => {
     parts.push(`<rect x="${8 + i * 84}" y="${legendY - 10}" width="10" height="10" fill="${colour}"/><text x="${21 + i * 84}" y="${legendY}" font-size="10">${step}</text>`);
   });
-  parts.push(`<text x="${left + width}" y="20" text-anchor="end">${((last - t0) / 1000).toFixed(1)} s</text>`, '</svg>');
+  const shortened = breaks.length ? ` (${breaks.length} idle stretch${breaks.length > 1 ? 'es' : ''} shortened)` : '';
+  parts.push(`<text x="${left + width}" y="20" text-anchor="end">${((last - t0) / 1000).toFixed(1)} s${shortened}</text>`, '</svg>');
   return parts.join('\n');
+}
+
+function idleLabel(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** The steps as text, a line per droplet: when it began (from the first step) and each step's duration, failures marked. */
+export function renderStepLines(droplets: TimelineDroplet[]): string[] {
+  const t0 = Math.min(...droplets.flatMap((d) => d.steps.map((s) => s.startedAt)));
+  const width = Math.max(0, ...droplets.map((d) => d.name.length));
+  return droplets.filter((d) => d.steps.length).map((d) => {
+    const steps = d.steps.map((s) => `${s.step} ${s.endedAt === undefined ? 'running' : `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s`}${s.ok === false ? ' FAILED' : ''}`);
+    return `  ${d.name.padEnd(width)}  +${((d.steps[0].startedAt - t0) / 1000).toFixed(1).padStart(6)}s  ${steps.join(' → ')}`;
+  });
 }

@@ -4,11 +4,11 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { DeployActivities } from '../activities';
 import type { RolloutPreview } from '../rollout-status';
 import type { EnvironmentPlan } from '../types';
+import { RETRY } from '../rollout-plan';
 
 const { previewRollout } = proxyActivities<DeployActivities>({
   startToCloseTimeout: '1m',
-  // 429s and 5xx are retried a few times; a refused token or an unknown load balancer is not.
-  retry: { maximumAttempts: 4, initialInterval: '1s', maximumInterval: '10s' },
+  retry: RETRY.preview,
 });
 
 export async function previewRolloutWorkflow(input: { plan: EnvironmentPlan; batchSize: number; rollback?: { to?: string } }): Promise<RolloutPreview> {

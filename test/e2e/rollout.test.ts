@@ -140,6 +140,7 @@ describe('history', () => {
     const out: string[] = [];
     assert.equal(await main(['report', WORKFLOW_ID, '--svg', svg], (l) => out.push(l), (l) => out.push(l)), 0);
     assert.match(out.join('\n'), /sample-app production → v7: aborted/);
+    assert.match(out.join('\n'), /^ {2}web-2 +\+ *[\d.]+s {2}\S*detach [\d.]+s → /m, 'the steps as text, a line per droplet');
     const text = readFileSync(svg, 'utf8');
     assert.equal((text.match(/<title>web-2 /g) ?? []).length > 5, true, 'web-2 has its steps drawn');
   });

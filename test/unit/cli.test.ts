@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cli } from '../helpers/cli';
 import { historyQuery, renderHistory } from '../../src/cli/history';
-import { renderTimelineSvg } from '../../src/cli/timeline';
+import { idleStretches, renderStepLines, renderTimelineSvg } from '../../src/cli/timeline';
 import { renderCurrentDetails } from '../../src/status-text';
 import { withDropletSteps } from '../../src/cli/view';
 import { progressLines, renderStatus } from '../../src/cli/render';
@@ -78,6 +78,29 @@ test('the timeline SVG has a row per droplet, a segment per step, and the error 
   assert.match(svg, /<title>web-1 health 2.9s FAILED<\/title>/);
   assert.match(svg, /98 requests, 2 failed \(2.04% error rate\)/);
   assert.match(svg, /<\/svg>$/);
+});
+
+test('a paused rollout\'s timeline: the pause is shortened and marked, the work keeps its width; steps also as text', () => {
+  const t = 1_000_000;
+  const droplets = [
+    { name: 'web-1', steps: [{ step: 'detach', startedAt: t, endedAt: t + 1000, ok: true }, { step: 'health', startedAt: t + 1000, endedAt: t + 4000, ok: true }] },
+    // Ten minutes paused between the batches.
+    { name: 'web-2', steps: [{ step: 'detach', startedAt: t + 604_000, endedAt: t + 605_000, ok: true }, { step: 'health', startedAt: t + 605_000, endedAt: t + 608_000, ok: false }] },
+  ];
+  assert.deepEqual(idleStretches(droplets), [{ from: t + 4000, to: t + 604_000 }]);
+  const svg = renderTimelineSvg('paused', droplets);
+  assert.match(svg, /⋯ 10m00s/);
+  assert.match(svg, /nothing ran for 600 s \(paused, awaiting approval or baking\): shortened/);
+  assert.match(svg, /8\.0 s|608\.0 s \(1 idle stretch shortened\)/);
+  // Each droplet's 4 s of work spans far more than the 4/608 of the axis it would get unshortened.
+  const widths = [...svg.matchAll(/<rect x="[\d.]+" y="\d+" width="([\d.]+)" height="20" fill="[^"]+"><title>web-1 health/g)].map((m) => Number(m[1]));
+  assert.ok(widths[0] > 200, `web-1's health step is drawn ${widths[0]} px wide`);
+  const shared = renderTimelineSvg('shared scale', droplets, [], { durationMs: 700_000 });
+  assert.doesNotMatch(shared, /shortened/, 'pictures that share a scale are not shortened');
+  assert.deepEqual(renderStepLines(droplets), [
+    '  web-1  +   0.0s  detach 1.0s → health 3.0s',
+    '  web-2  + 604.0s  detach 1.0s → health 3.0s FAILED',
+  ]);
 });
 
 test('the Web UI current details: aligned table with absolute times, and how to resume a paused rollout', () => {

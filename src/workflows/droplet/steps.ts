@@ -17,7 +17,7 @@ import type { ActivityFunction } from '@temporalio/common';
 import type { DeployActivities } from '../../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../../types';
 import type { DropletProgress, DropletView } from '../../rollout-status';
-import { formatMs, stepRetry } from '../../rollout-plan';
+import { RETRY, formatMs } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { renderDropletDetails } from '../../status-text';
 import { dropletProgressSignal, dropletStatusQuery } from '../messages';
@@ -30,7 +30,7 @@ function activityOptions(policy: StepPolicy): ActivityOptions {
     // Every step heartbeats every 2 s (withHeartbeat), the health poll too between probes: a worker lost while
     // the droplet is detached is noticed in 10 s, not at the step timeout (62 s measured for record-previous).
     heartbeatTimeout: '10s',
-    retry: stepRetry(policy.maximumAttempts),
+    retry: RETRY.step(policy.maximumAttempts),
   };
 }
 

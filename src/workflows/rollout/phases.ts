@@ -18,7 +18,7 @@ import type { DeployActivities } from '../../activities';
 import type { DropletDeployInput, DropletMode, DropletReport, PreviousRelease } from '../../types';
 import type { ReleaseCommandRecord, ReleaseCommandResult, RolloutCarry, RolloutEvent, RolloutInput, RolloutResult } from '../../rollout-status';
 import { dropletAt } from '../../compact';
-import { dropletWorkflowId, formatMs, releaseDir as releaseDirOf, stepRetry } from '../../rollout-plan';
+import { RETRY, dropletWorkflowId, formatMs, releaseDir as releaseDirOf } from '../../rollout-plan';
 import { CONFIG_REFUSED, failureType, findDetail, messageOf } from '../../failure-details';
 import { deploySearchAttributes } from '../../search-attributes';
 import { deployDropletWorkflow } from '../droplet/workflow';
@@ -134,7 +134,7 @@ export async function stage(run: RolloutRun): Promise<void> {
   const { stageRelease } = proxyActivities<DeployActivities>({
     startToCloseTimeout: stagePolicy.timeoutMs,
     heartbeatTimeout: '30s',
-    retry: stepRetry(stagePolicy.maximumAttempts),
+    retry: RETRY.step(stagePolicy.maximumAttempts),
   });
   const { fleet } = carry;
   const n = fleet.ids.length;
@@ -176,8 +176,7 @@ export async function releaseCommand(run: RolloutRun): Promise<void> {
   run.publish();
   const { runReleaseCommand } = proxyActivities<DeployActivities>({
     startToCloseTimeout: rc.timeoutMs, heartbeatTimeout: '30s',
-    // One attempt unless configured: a migration is not always idempotent.
-    retry: { maximumAttempts: rc.attempts, initialInterval: '2s' },
+    retry: RETRY.releaseCommand(rc.attempts),
   });
   try {
     const r = await abortable(run, () => runReleaseCommand({

@@ -7,7 +7,7 @@
 import { ApplicationFailure, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DeployActivities } from '../../activities';
 import type { RolloutEvent, RolloutInput, RolloutResult } from '../../rollout-status';
-import { makeReleaseId, settleDelayMs } from '../../rollout-plan';
+import { RETRY, makeReleaseId, settleDelayMs } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { renderCurrentDetails } from '../../status-text';
 import { DeployApp } from '../../search-attributes';
@@ -20,11 +20,10 @@ import { batches, releaseCommand, rollBack, stage, type RolloutRun } from './pha
 const { planRollout } = proxyActivities<DeployActivities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '1m',
-  // Rate limits and 5xx are retried (429 after the time the API asks for); refusals are not.
-  retry: { maximumAttempts: 10, initialInterval: '2s', maximumInterval: '30s' },
+  retry: RETRY.plan,
 });
 const { sendNotification } = proxyActivities<DeployActivities>({
-  startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+  startToCloseTimeout: '10s', scheduleToCloseTimeout: '30s', retry: RETRY.notification,
 });
 
 export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutResult> {
