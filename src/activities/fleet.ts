@@ -84,6 +84,53 @@ export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: nu
   return problems;
 }
 
+/**
+ * What the worker itself cannot do with this plan, added to `problems`: the SSH key, the registry password, the
+ * webhook, the files to upload (whose digest it returns). Policy refusals are already in `problems`.
+ */
+function workerProblems(deps: ActivityDeps, plan: EnvironmentPlan, problems: string[]): { problems: string[]; digest: string } {
+  const attempt = (check: () => unknown) => {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure && err.type === 'PolicyRefused')) problems.push((err as Error).message); // listed already
+    }
+  };
+  attempt(() => deps.remote(plan.secrets)); // reads the SSH key: a missing key is a refusal, not a retry loop
+  if (plan.remote.registry) {
+    attempt(() => {
+      if (!deps.secret(plan.secrets.registryPasswordEnv ?? '', 'registry password')) {
+        problems.push(`the registry password variable ${plan.secrets.registryPasswordEnv} is not set in the worker's environment`);
+      }
+    });
+  }
+  // A webhook that cannot work is a configuration error like any other: said before anything is touched.
+  const webhookEnv = plan.notify?.webhookUrlEnv;
+  if (webhookEnv) attempt(() => webhookUrl(deps, webhookEnv));
+  let digest = '';
+  try {
+    digest = filesDigest(plan.remote.files);
+  } catch (err) {
+    problems.push(`cannot read the files to upload: ${(err as Error).message}`);
+  }
+  return { problems, digest };
+}
+
+/** Each droplet looked at (its release, kept releases, Compose, one health probe), as many at once as are staged; in fleet order. */
+function inspectFleet(remote: ReturnType<typeof remoteActivities>, health: ReturnType<typeof healthActivities>, plan: EnvironmentPlan, fleet: Fleet) {
+  return mapPool(fleet.droplets, plan.rollout.stageConcurrency ?? 8, async (droplet) => {
+    const input = { droplet, remote: plan.remote, secrets: plan.secrets };
+    try {
+      const found = await remote.inspectDroplet(input);
+      const probe = await health.probeOnce({ ...input, healthCheck: plan.healthCheck, release: null });
+      return { ok: true as const, ...found, probe };
+    } catch (err) {
+      const cause = err instanceof ApplicationFailure || err instanceof HostKeyError || err instanceof SshConnectError ? err.message : String(err);
+      return { ok: false as const, error: `${droplet.name}: ${cause}` };
+    }
+  });
+}
+
 export function fleetActivities(deps: ActivityDeps) {
   const remote = remoteActivities(deps);
   const health = healthActivities(deps);
@@ -119,49 +166,13 @@ export function fleetActivities(deps: ActivityDeps) {
 
     /** Everything that can be checked before any droplet is touched; refuses with every reason at once. */
     async preflight({ plan, fleet, batchSize, rollback }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number; rollback?: RollbackRequest }): Promise<PreflightReport> {
-      const problems = fleetProblems(plan, fleet, batchSize);
+      const { problems, digest } = workerProblems(deps, plan, [...fleetProblems(plan, fleet, batchSize), ...policyOf(plan)]);
       const warnings: string[] = [];
-      problems.push(...policyOf(plan));
-      const attempt = (check: () => unknown) => {
-        try {
-          check();
-        } catch (err) {
-          if (!(err instanceof ApplicationFailure && err.type === 'PolicyRefused')) problems.push((err as Error).message); // listed above
-        }
-      };
-      attempt(() => deps.remote(plan.secrets)); // reads the SSH key: a missing key is a refusal, not a retry loop
-      if (plan.remote.registry) {
-        attempt(() => {
-          if (!deps.secret(plan.secrets.registryPasswordEnv ?? '', 'registry password')) {
-            problems.push(`the registry password variable ${plan.secrets.registryPasswordEnv} is not set in the worker's environment`);
-          }
-        });
-      }
-      // A webhook that cannot work is a configuration error like any other: said before anything is touched.
-      const webhookEnv = plan.notify?.webhookUrlEnv;
-      if (webhookEnv) attempt(() => webhookUrl(deps, webhookEnv));
-      let digest = '';
-      try {
-        digest = filesDigest(plan.remote.files);
-      } catch (err) {
-        problems.push(`cannot read the files to upload: ${(err as Error).message}`);
-      }
       const current: Record<string, PreviousRelease | null> = {};
       let targets: Record<string, PreviousRelease | null> | undefined;
       const compose: Record<string, string> = {};
       if (problems.length === 0) {
-        // Droplets are looked at concurrently (as many as are staged at once); findings are reported in fleet order.
-        const seen = await mapPool(fleet.droplets, plan.rollout.stageConcurrency ?? 8, async (droplet) => {
-          const input = { droplet, remote: plan.remote, secrets: plan.secrets };
-          try {
-            const found = await remote.inspectDroplet(input);
-            const probe = await health.probeOnce({ ...input, healthCheck: plan.healthCheck, release: null });
-            return { ok: true as const, ...found, probe };
-          } catch (err) {
-            const cause = err instanceof ApplicationFailure || err instanceof HostKeyError || err instanceof SshConnectError ? err.message : String(err);
-            return { ok: false as const, error: `${droplet.name}: ${cause}` };
-          }
-        });
+        const seen = await inspectFleet(remote, health, plan, fleet);
         fleet.droplets.forEach((droplet, i) => {
           const look = seen[i];
           if (!look) return;

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type DeployConfigFile, type EnvironmentConfigFile } from './schema';
 import { parseDuration } from './duration';
-import type { EnvironmentPlan, StepPolicy } from '../types';
+import type { EnvironmentPlan, RolloutPolicy, StepPolicy, UploadFile } from '../types';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -78,30 +78,10 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
     }
   };
   const baseDir = path.dirname(path.resolve(file));
-  const files = envConfig.files.map((f, i) => {
-    const from = path.resolve(baseDir, f.from);
-    if (opts.checkFiles !== false && !existsSync(from)) throw new ConfigError(`${at(`files[${i}].from`)}: ${f.from} does not exist (resolved to ${from})`);
-    const to = f.to ?? path.basename(f.from);
-    if (path.isAbsolute(to) || to.split('/').includes('..')) {
-      throw new ConfigError(`${at(`files[${i}].to`)}: "${to}" must be a relative path inside the release directory`);
-    }
-    return { from, to, secret: f.secret ?? looksSecret(to) };
-  });
-  const uploaded = new Set(files.map((f) => f.to));
-  envConfig.compose.files.forEach((c, i) => {
-    if (!uploaded.has(c)) throw new ConfigError(`${at(`compose.files[${i}]`)}: "${c}" is not among the uploaded files[].to; add it to files`);
-  });
+  const files = releaseFiles(envConfig, baseDir, at, opts.checkFiles !== false);
   const healthTimeoutMs = duration('healthCheck.timeout', envConfig.healthCheck.timeout);
   const rollout = envConfig.rollout;
-  const steps = {} as EnvironmentPlan['rollout']['steps'];
-  for (const key of Object.keys(STEP_DEFAULTS) as (keyof typeof STEP_DEFAULTS)[]) {
-    const given = rollout.steps[key] ?? {};
-    const timeoutMs = duration(`rollout.steps.${key}.timeout`, given.timeout ?? STEP_DEFAULTS[key].timeout);
-    const policy: StepPolicy = { timeoutMs, maximumAttempts: given.attempts ?? STEP_DEFAULTS[key].attempts };
-    // The health poll has its own deadline; its activity gets that plus room for the last probe.
-    if (key === 'health' && timeoutMs === 0) policy.timeoutMs = healthTimeoutMs + 30_000;
-    steps[key] = policy;
-  }
+  const steps = stepPolicies(rollout, duration, healthTimeoutMs);
   if (!envConfig.loadBalancer && !rollout.acceptDowntime) {
     throw new ConfigError(
       `${at('loadBalancer')}: "${env}" has no load balancer, so every restart is an outage. ` +
@@ -145,35 +125,75 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       requestTimeoutMs: duration('healthCheck.requestTimeout', envConfig.healthCheck.requestTimeout),
       successes: envConfig.healthCheck.successes,
     },
-    rollout: {
-      batchSize: rollout.batchSize,
-      minAttached: rollout.acceptDowntime ? 0 : rollout.minAttached,
-      acceptDowntime: rollout.acceptDowntime,
-      drainDelayMs: duration('rollout.drainDelay', rollout.drainDelay),
-      settleDelayMs: rollout.settleDelay === 'auto' ? 'auto' : duration('rollout.settleDelay', rollout.settleDelay),
-      settleMarginMs: duration('rollout.settleMargin', rollout.settleMargin),
-      bakeMs: duration('rollout.bake', rollout.bake),
-      ...(rollout.releaseCommand ? {
-        releaseCommand: {
-          service: rollout.releaseCommand.service, command: rollout.releaseCommand.command, on: rollout.releaseCommand.on,
-          timeoutMs: duration('rollout.releaseCommand.timeout', rollout.releaseCommand.timeout), attempts: rollout.releaseCommand.attempts,
-        },
-      } : {}),
-      ...(rollout.approve === 'after-first-batch' ? {
-        approve: 'after-first-batch' as const,
-        approveTimeoutMs: rollout.approveTimeout === undefined ? undefined : duration('rollout.approveTimeout', rollout.approveTimeout),
-        onApproveTimeout: rollout.onApproveTimeout,
-      } : {}),
-      onFailure: rollout.onFailure,
-      stageConcurrency: rollout.stageConcurrency,
-      steps,
-    },
+    rollout: rolloutPolicy(rollout, duration, steps),
     secrets: {
       tokenEnv: config.digitalocean.tokenEnv,
       sshKeyEnv: envConfig.ssh.privateKeyEnv,
       sshKeyPath: envConfig.ssh.privateKeyPath ? localPath(baseDir, envConfig.ssh.privateKeyPath) : undefined,
       registryPasswordEnv: envConfig.registry?.passwordEnv,
     },
+  };
+}
+
+type EnvironmentConfig = EnvironmentConfigFile;
+type Duration = (field: string, value: string | number) => number;
+
+/** The files uploaded into each release: found (when checked), kept inside the release directory, secret-looking ones 0600. */
+function releaseFiles(envConfig: EnvironmentConfig, baseDir: string, at: (field: string) => string, checkFiles: boolean): UploadFile[] {
+  const files = envConfig.files.map((f, i) => {
+    const from = path.resolve(baseDir, f.from);
+    if (checkFiles && !existsSync(from)) throw new ConfigError(`${at(`files[${i}].from`)}: ${f.from} does not exist (resolved to ${from})`);
+    const to = f.to ?? path.basename(f.from);
+    if (path.isAbsolute(to) || to.split('/').includes('..')) {
+      throw new ConfigError(`${at(`files[${i}].to`)}: "${to}" must be a relative path inside the release directory`);
+    }
+    return { from, to, secret: f.secret ?? looksSecret(to) };
+  });
+  const uploaded = new Set(files.map((f) => f.to));
+  envConfig.compose.files.forEach((c, i) => {
+    if (!uploaded.has(c)) throw new ConfigError(`${at(`compose.files[${i}]`)}: "${c}" is not among the uploaded files[].to; add it to files`);
+  });
+  return files;
+}
+
+/** Each step's timeout and attempts: the config's, else the defaults. */
+function stepPolicies(rollout: EnvironmentConfig['rollout'], duration: Duration, healthTimeoutMs: number): RolloutPolicy['steps'] {
+  const steps = {} as RolloutPolicy['steps'];
+  for (const key of Object.keys(STEP_DEFAULTS) as (keyof typeof STEP_DEFAULTS)[]) {
+    const given = rollout.steps[key] ?? {};
+    const timeoutMs = duration(`rollout.steps.${key}.timeout`, given.timeout ?? STEP_DEFAULTS[key].timeout);
+    const policy: StepPolicy = { timeoutMs, maximumAttempts: given.attempts ?? STEP_DEFAULTS[key].attempts };
+    // The health poll has its own deadline; its activity gets that plus room for the last probe.
+    if (key === 'health' && timeoutMs === 0) policy.timeoutMs = healthTimeoutMs + 30_000;
+    steps[key] = policy;
+  }
+  return steps;
+}
+
+/** The rollout's policy with every duration in milliseconds. */
+function rolloutPolicy(rollout: EnvironmentConfig['rollout'], duration: Duration, steps: RolloutPolicy['steps']): RolloutPolicy {
+  return {
+    batchSize: rollout.batchSize,
+    minAttached: rollout.acceptDowntime ? 0 : rollout.minAttached,
+    acceptDowntime: rollout.acceptDowntime,
+    drainDelayMs: duration('rollout.drainDelay', rollout.drainDelay),
+    settleDelayMs: rollout.settleDelay === 'auto' ? 'auto' : duration('rollout.settleDelay', rollout.settleDelay),
+    settleMarginMs: duration('rollout.settleMargin', rollout.settleMargin),
+    bakeMs: duration('rollout.bake', rollout.bake),
+    ...(rollout.releaseCommand ? {
+      releaseCommand: {
+        service: rollout.releaseCommand.service, command: rollout.releaseCommand.command, on: rollout.releaseCommand.on,
+        timeoutMs: duration('rollout.releaseCommand.timeout', rollout.releaseCommand.timeout), attempts: rollout.releaseCommand.attempts,
+      },
+    } : {}),
+    ...(rollout.approve === 'after-first-batch' ? {
+      approve: 'after-first-batch' as const,
+      approveTimeoutMs: rollout.approveTimeout === undefined ? undefined : duration('rollout.approveTimeout', rollout.approveTimeout),
+      onApproveTimeout: rollout.onApproveTimeout,
+    } : {}),
+    onFailure: rollout.onFailure,
+    stageConcurrency: rollout.stageConcurrency,
+    steps,
   };
 }
 

@@ -2,8 +2,11 @@
 // guard and the reports it carries, over tables.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DETAIL_LIMIT, REPORT_CAP, capacityAllows, keepReport, outcome, wantsRollback, type OutcomeFacts, type RollbackFacts } from '../../src/workflows/rollout/book';
-import type { DropletReport } from '../../src/types';
+import { DETAIL_LIMIT, REPORT_CAP, RolloutBook, capacityAllows, keepReport, outcome, wantsRollback, type OutcomeFacts, type RollbackFacts } from '../../src/workflows/rollout/book';
+import type { DropletReport, EnvironmentPlan } from '../../src/types';
+import type { RolloutCarry } from '../../src/rollout-status';
+import { compactFleet, groupByRelease } from '../../src/compact';
+import { testPlan } from '../helpers/fake-activities';
 
 const facts = (over: Partial<OutcomeFacts> = {}): OutcomeFacts => ({
   app: 'shop', env: 'production', release: 'v2', abortRequested: false, rollbackOnAbort: false, failedThenResumed: [], needsAttention: [],
@@ -78,4 +81,97 @@ test('reports: every one for a small fleet; past it failures and notes only, at 
   for (let i = 0; i < REPORT_CAP + 20; i++) kept = keepReport(kept, report(i, 'restored'), 10_000);
   assert.equal(kept.length, REPORT_CAP);
   assert.equal(keepReport(kept, report(0, 'needs-attention'), 10_000).find((r) => r.droplet === 'web-0')?.outcome, 'needs-attention', 'a kept droplet\'s report is updated');
+});
+
+describe('the book\'s state: what the status answers as droplets move', () => {
+  const fleetOf = (n: number) => compactFleet(Array.from({ length: n }, (_, i) => ({ id: 100 + i, name: `web-${i + 1}`, address: `127.0.0.${i + 2}` })));
+  const carryOf = (n: number, over: Partial<RolloutCarry> = {}): RolloutCarry => ({
+    startedAt: 1_000, releaseId: 'r2', phase: 'deploying', fleet: fleetOf(n), loadBalancer: { id: 'lb', name: 'prod-lb', dropletIds: [] } as unknown as RolloutCarry['loadBalancer'],
+    settleDelayMs: 0, filesDigest: 'd', warnings: [], previous: groupByRelease(Array.from({ length: n }, (_, i) => [i, { release: 'v1', releaseDir: '/srv/app/releases/r1' }])),
+    nextBatch: 0, paused: false, abortRequested: false, rollbackOnAbort: false, deployed: [], ended: [], rolledBack: '', reports: [], needsAttention: [],
+    failedThenResumed: [], runs: 0, ...over,
+  });
+  const report = (droplet: string, over: Partial<DropletReport> = {}): DropletReport => ({
+    droplet, mode: 'deploy', outcome: 'deployed', release: 'v2', previous: { release: 'v1', releaseDir: '/srv/app/releases/r1' }, steps: [], ...over,
+  });
+  const bookOf = (n: number, over: Partial<RolloutCarry> = {}, rollout: Partial<EnvironmentPlan['rollout']> = { batchSize: 2 }, rollback?: { to?: string }) => {
+    const book = new RolloutBook({ plan: testPlan(rollout), release: 'v2', rollback }, 500);
+    book.open(carryOf(n, over));
+    return book;
+  };
+
+  test('before the plan: resolving, nothing listed, signals kept for the carry', () => {
+    const book = new RolloutBook({ plan: testPlan(), release: 'v2' }, 500);
+    book.flags.paused = true;
+    const s = book.status();
+    assert.deepEqual([s.phase, s.total, s.droplets.length, s.startedAt, s.paused, s.currentBatch], ['resolving', 0, 0, 500, true, -1]);
+    assert.equal(book.pending.paused, true);
+  });
+
+  test('a batch in flight, one deployed, one needing attention (named once), the rest pending', () => {
+    const book = bookOf(5);
+    assert.deepEqual(book.batch(2), [4], 'the last batch is short');
+    book.started(0, 'deploy', 'v2', 2_000);
+    book.started(1, 'deploy', 'v2', 2_000);
+    assert.equal(book.status().counts?.deploying, 2);
+    assert.equal(book.status().currentBatch, 0);
+    book.succeeded(0, report('web-1'));
+    book.left(0, 3_000);
+    book.endedAs(1, { state: 'needs-attention', error: 'web-2: left detached' });
+    book.endedAs(1, { state: 'needs-attention', error: 'web-2: left detached' });
+    book.left(1, 3_000);
+    const s = book.status();
+    assert.deepEqual(s.counts, { deployed: 1, 'needs-attention': 1, pending: 3 });
+    assert.deepEqual(s.needsAttention, ['web-2']);
+    assert.deepEqual(s.droplets.slice(0, 3).map((d) => [d.name, d.state, d.previousRelease, d.release ?? '-']), [
+      ['web-1', 'deployed', 'v1', 'v2'], ['web-2', 'needs-attention', 'v1', 'v2'], ['web-3', 'pending', 'v1', '-']]);
+    assert.equal(s.droplets[0].stepStartedAt, 3_000, 'since when it is deployed');
+    // Five droplets, one left detached: another batch of 2 would leave 2 attached, below minAttached 3; one would not.
+    const guarded = bookOf(5, { needsAttention: ['web-2'] }, { batchSize: 2, minAttached: 3 });
+    assert.equal(guarded.capacityAllows(2), false);
+    assert.equal(guarded.capacityAllows(1), true);
+  });
+
+  test('a stopped rollout calls the droplets it never reached skipped', () => {
+    const book = bookOf(3, { stopped: true });
+    book.succeeded(0, report('web-1'));
+    assert.deepEqual(book.status().counts, { deployed: 1, skipped: 2 });
+  });
+
+  test('the rollback takes the newest first, skips the rolled back and those whose rollback failed', () => {
+    const book = bookOf(4);
+    for (const i of [0, 1, 2, 3]) book.succeeded(i, report(`web-${i + 1}`));
+    book.succeeded(3, report('web-4', { mode: 'rollback', outcome: 'rolled-back', release: 'v1' }));
+    book.endedAs(2, { state: 'failed', error: 'rollback: web-3 did not come back' });
+    assert.deepEqual(book.rollbackOrder(), [1, 0]);
+    assert.equal(book.stateOf(3), 'rolled-back');
+    assert.equal(book.row(3).release, 'v1', 'a rolled-back row shows the release it went back to');
+  });
+
+  test('deploy rollback: a row shows where the droplet was taken, not what it ran before', () => {
+    const targets = groupByRelease([[0, { release: 'v0', releaseDir: '/srv/app/releases/r0' }], [1, null]]);
+    const book = bookOf(2, { targets }, { batchSize: 2 }, { to: 'v0' });
+    assert.deepEqual(book.rollbackTarget(0), { release: 'v0', releaseDir: '/srv/app/releases/r0' });
+    assert.equal(book.rollbackTarget(1), null, 'already there');
+    book.succeeded(0, report('web-1', { mode: 'rollback', outcome: 'rolled-back', release: 'v0' }));
+    assert.equal(book.row(0).release, 'v0');
+  });
+
+  test('what a continued run carries comes back as it was', () => {
+    const book = bookOf(60, {}, { batchSize: 10 });
+    for (let i = 0; i < 20; i++) book.succeeded(i, report(`web-${i + 1}`));
+    book.endedAs(20, { state: 'restored', error: 'web-21: health failed' });
+    book.phase = 'paused';
+    book.message = 'paused after a failure';
+    book.save();
+    const carry = book.carry as RolloutCarry;
+    assert.equal(carry.phase, 'deploying');
+    const next = new RolloutBook({ plan: testPlan({ batchSize: 10 }), release: 'v2', carry }, 500);
+    const s = next.status();
+    assert.deepEqual(s.counts, { deployed: 20, restored: 1, pending: 39 });
+    assert.equal(s.message, 'paused after a failure');
+    // A large fleet lists only what did not simply deploy (and the batch in flight), not all 60.
+    assert.deepEqual(s.droplets.map((d) => d.name), ['web-21']);
+    assert.equal(next.updated, 20);
+  });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PATCHES } from '../../src/workflows/patches';
 import { WORKFLOW_TYPES } from '../../src/workflows/messages';
 import * as workflowExports from '../../src/workflows';
+import { functionLengths, importCircles, importsRunningUp } from '../../scripts/code-figures';
 
 const root = path.resolve(__dirname, '..', '..');
 const workflows = path.join(root, 'src', 'workflows');
@@ -42,4 +43,13 @@ test('nothing the workflows load at run time imports a Node module', () => {
 test('the workflow type names clients start are the names the worker registers', () => {
   const registered: Record<string, unknown> = { ...workflowExports };
   for (const name of Object.values(WORKFLOW_TYPES)) assert.equal(typeof registered[name], 'function', `${name} is exported by src/workflows`);
+});
+
+test('the code keeps its shape: no import circle, no live function over 100 lines, no shared module reaching up', () => {
+  const src = path.join(root, 'src');
+  assert.deepEqual(importCircles(src), [], 'import circles under src/');
+  // The frozen legacy rollout is exempt: it is not edited, only deleted (its header says when).
+  const long = functionLengths(src).filter((f) => f.lines > 100 && !f.file.includes('/legacy/')).map((f) => `${f.file} ${f.name}: ${f.lines} lines`);
+  assert.deepEqual(long, []);
+  assert.deepEqual(importsRunningUp(src), [], 'modules at src/\'s root import from workflows/, activities/ or cli/');
 });
