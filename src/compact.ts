@@ -1,6 +1,6 @@
 // Compact forms for what a rollout carries about its whole fleet, so that payloads and the history stay
 // small at 10,000 droplets. Pure and deterministic: used by the workflow, the planning activity and tests.
-import type { DropletTarget } from './types';
+import type { DropletTarget, PreviousRelease } from './types';
 
 /** The fleet in batch order as three parallel arrays: about a third of the size of an array of objects. */
 export interface CompactFleet {
@@ -46,7 +46,7 @@ export interface ReleaseGroup {
   indices: string;
 }
 
-export function groupByRelease(entries: Iterable<[number, { release: string; releaseDir: string } | null]>): ReleaseGroup[] {
+export function groupByRelease(entries: Iterable<[number, PreviousRelease | null]>): ReleaseGroup[] {
   const groups = new Map<string, { release: string | null; releaseDir: string | null; indices: number[] }>();
   for (const [index, previous] of entries) {
     const key = previous ? `${previous.releaseDir}\n${previous.release}` : '';
@@ -57,10 +57,10 @@ export function groupByRelease(entries: Iterable<[number, { release: string; rel
   return [...groups.values()].map((g) => ({ release: g.release, releaseDir: g.releaseDir, indices: encodeIndices(g.indices) }));
 }
 
-export function ungroup(groups: ReleaseGroup[]): Map<number, { release: string; releaseDir: string } | null> {
-  const out = new Map<number, { release: string; releaseDir: string } | null>();
+export function ungroup(groups: ReleaseGroup[]): Map<number, PreviousRelease | null> {
+  const out = new Map<number, PreviousRelease | null>();
   for (const g of groups) {
-    for (const i of decodeIndices(g.indices)) out.set(i, g.release !== null && g.releaseDir !== null ? { release: g.release, releaseDir: g.releaseDir } : null);
+    for (const i of decodeIndices(g.indices)) out.set(i, g.releaseDir !== null ? { releaseDir: g.releaseDir, ...(g.release !== null ? { release: g.release } : {}) } : null);
   }
   return out;
 }

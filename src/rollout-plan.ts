@@ -1,6 +1,6 @@
 // Pure rollout arithmetic shared by the workflows (deterministic) and the CLI (plan printing).
 import type { RetryPolicy } from '@temporalio/common';
-import type { DropletTarget, LoadBalancerInfo, RemoteSpec, RolloutPolicy } from './types';
+import type { DropletTarget, LoadBalancerInfo, PreviousRelease, RemoteSpec, RolloutPolicy } from './types';
 
 /** Where a release's files live on a droplet: `<remoteDir>/releases/<releaseId>` (one directory per upload). */
 export function releaseDir(remote: Pick<RemoteSpec, 'remoteDir'>, releaseId: string): string {
@@ -56,6 +56,16 @@ export function dropletWorkflowId(rolloutId: string, droplet: string, mode: 'dep
 /** The ID rollouts got before: ambiguous (shop-eu + prod = shop + eu-prod), still found for rollouts started then. */
 export function legacyRolloutWorkflowId(app: string, env: string): string {
   return `rollout-${app}-${env}`;
+}
+
+/** A release's name when it has one; runs recorded before names could be absent carry the word 'unknown' instead. */
+export function releaseName(p: PreviousRelease | null | undefined): string | undefined {
+  return p?.release === 'unknown' ? undefined : p?.release;
+}
+
+/** How a release is shown: its name, or for one without a RELEASE file its directory's. */
+export function releaseLabel(p: PreviousRelease): string {
+  return releaseName(p) ?? `unnamed ${p.releaseDir.slice(p.releaseDir.lastIndexOf('/') + 1)}`;
 }
 
 export function formatMs(ms: number): string {

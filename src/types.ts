@@ -155,7 +155,8 @@ export interface Fleet {
 
 /** What a droplet ran before this rollout touched it. */
 export interface PreviousRelease {
-  release: string;
+  /** Absent when the directory has no RELEASE file (set up by hand or by the old script): its name is not known. */
+  release?: string;
   releaseDir: string;
 }
 

@@ -9,7 +9,7 @@ import { healthActivities } from './health';
 import { HostKeyError, SshConnectError } from '../remote/port';
 import type { EnvironmentPlan, Fleet, PreviousRelease } from '../types';
 import { compactFleet, groupByRelease } from '../compact';
-import { planBatches } from '../rollout-plan';
+import { planBatches, releaseLabel } from '../rollout-plan';
 import { policyProblems } from './policy';
 import { PREFLIGHT_REFUSED, failureType, findDetail } from '../failure-details';
 import type { PreflightReport, RollbackRequest, RolloutPlanReport, RolloutPreview } from '../rollout-status';
@@ -20,7 +20,7 @@ import { webhookUrl } from './notify';
  * do), or undefined after adding the reason it cannot to `problems`.
  */
 export function rollbackTarget(name: string, current: PreviousRelease | null, releases: KeptReleases, request: RollbackRequest, problems: string[]): PreviousRelease | null | undefined {
-  const kept = releases.kept.map((k) => k.release).filter((r, i, all) => all.indexOf(r) === i).slice(0, 5).join(', ') || 'none';
+  const kept = releases.kept.map(releaseLabel).filter((r, i, all) => all.indexOf(r) === i).slice(0, 5).join(', ') || 'none';
   const target = request.to
     ? releases.kept.find((k) => k.release === request.to)
     : releases.kept.find((k) => k.releaseDir === releases.before);

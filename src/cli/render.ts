@@ -1,7 +1,7 @@
 // Human-readable text for plans, progress and status. Pure: strings in, strings out.
 import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
 import type { DropletStatus, RolloutStatus } from '../rollout-status';
-import { describeSettle, formatMs, planBatches, retryWindowMs } from '../rollout-plan';
+import { describeSettle, formatMs, planBatches, releaseLabel, retryWindowMs } from '../rollout-plan';
 import { clock, releaseCommandLines, statusHeadline } from '../status-text';
 
 export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string, problems: string[], current?: Record<string, PreviousRelease | null>): string {
@@ -72,7 +72,7 @@ export function renderRollbackPlan(plan: EnvironmentPlan, fleet: Fleet, targets:
   const lines = [`Rollback plan: ${plan.app} → ${plan.env}, ${plan.rollout.batchSize} at a time, each droplet to the release it ran before its last deploy`];
   for (const d of fleet.droplets) {
     const t = targets[d.name];
-    lines.push(`  ${d.name.padEnd(12)} ${t === undefined ? '?' : t === null ? 'already there: left alone' : `→ ${t.release} (${t.releaseDir})`}`);
+    lines.push(`  ${d.name.padEnd(12)} ${t === undefined ? '?' : t === null ? 'already there: left alone' : `→ ${releaseLabel(t)} (${t.releaseDir})`}`);
   }
   for (const p of problems) lines.push(`  REFUSED: ${p}`);
   return lines.join('\n');

@@ -2,7 +2,7 @@
 //   <remoteDir>/releases/<releaseId>/   one directory per upload, never edited after it is complete
 //   <remoteDir>/current -> releases/<releaseId>   switched atomically (rename over the old link)
 // Nothing here executes anything; src/remote/ssh.ts runs the strings.
-import type { RemoteSpec } from '../types';
+import type { PreviousRelease, RemoteSpec } from '../types';
 import { releaseDir } from '../rollout-plan';
 
 /** Single-quote for POSIX sh. */
@@ -30,12 +30,12 @@ export function readCurrentRelease(remote: Pick<RemoteSpec, 'remoteDir'>): strin
     `printf 'release=%s\\n' "$(cat ${current}/${RELEASE_FILE} 2>/dev/null)"; fi`;
 }
 
-export function parseCurrentRelease(remote: Pick<RemoteSpec, 'remoteDir'>, stdout: string): { release: string; releaseDir: string } | null {
+export function parseCurrentRelease(remote: Pick<RemoteSpec, 'remoteDir'>, stdout: string): PreviousRelease | null {
   const dir = /^dir=(.+)$/m.exec(stdout)?.[1]?.trim();
   const release = /^release=(.*)$/m.exec(stdout)?.[1]?.trim();
   if (!dir) return null;
   const absolute = dir.startsWith('/') ? dir : `${remote.remoteDir}/${dir}`;
-  return { release: release || 'unknown', releaseDir: absolute };
+  return { releaseDir: absolute, ...(release ? { release } : {}) };
 }
 
 /** A fresh, empty staging directory (and its subdirectories) for an upload. */
@@ -153,13 +153,13 @@ export interface KeptReleases {
   /** The release directory `current` pointed to before the last deploy switched it, if recorded. */
   before?: string;
   /** Complete release directories, newest first. */
-  kept: { release: string; releaseDir: string }[];
+  kept: PreviousRelease[];
 }
 
 export function parseKeptReleases(remote: Pick<RemoteSpec, 'remoteDir'>, stdout: string): KeptReleases {
   const abs = (d: string) => (d.startsWith('/') ? d : `${remote.remoteDir}/${d}`);
   const before = /^before=(.+)$/m.exec(stdout)?.[1]?.trim();
-  const kept = [...stdout.matchAll(/^kept=(\S+) ?(.*)$/gm)].map((m) => ({ releaseDir: `${releasesDir(remote)}/${m[1]}`, release: m[2].trim() || 'unknown' }));
+  const kept = [...stdout.matchAll(/^kept=(\S+) ?(.*)$/gm)].map((m): PreviousRelease => ({ releaseDir: `${releasesDir(remote)}/${m[1]}`, ...(m[2].trim() ? { release: m[2].trim() } : {}) }));
   return { before: before ? abs(before) : undefined, kept };
 }
 

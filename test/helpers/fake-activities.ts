@@ -66,9 +66,10 @@ export class FakeFleet {
   readonly restartsInService: string[] = [];
   private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void>; landsDespiteCancel?: boolean }>();
 
-  constructor(readonly fleet: DropletTarget[], startRelease = 'v1') {
+  /** `startRelease` null: each droplet runs a release without a name (a `current` without a RELEASE file). */
+  constructor(readonly fleet: DropletTarget[], startRelease: string | null = 'v1') {
     for (const d of fleet) {
-      const dir = { release: startRelease, releaseDir: `/srv/shop/releases/${startRelease}-old` };
+      const dir: PreviousRelease = { releaseDir: `/srv/shop/releases/${startRelease ?? 'by-hand'}-old`, ...(startRelease ? { release: startRelease } : {}) };
       this.current.set(d.name, dir);
       this.dirs.set(dir.releaseDir, dir);
       this.attached.add(d.id);
@@ -189,16 +190,16 @@ export class FakeFleet {
         return { staged: group.length };
       },
       switchRelease: async ({ droplet, releaseDir, recordPrevious }: { droplet: DropletTarget; releaseDir: string; recordPrevious?: boolean }) => {
-        const target = this.dirs.get(releaseDir) ?? { release: 'unknown', releaseDir };
-        if (this.attached.has(droplet.id)) this.restartsInService.push(`${droplet.name} ${target.release}`);
-        await this.enter('switchRelease', droplet.name, target.release);
+        const target: PreviousRelease = this.dirs.get(releaseDir) ?? { releaseDir };
+        if (this.attached.has(droplet.id)) this.restartsInService.push(`${droplet.name} ${target.release ?? 'unnamed'}`);
+        await this.enter('switchRelease', droplet.name, target.release ?? 'unnamed');
         const was = this.current.get(droplet.name);
         if (recordPrevious && was && was.releaseDir !== releaseDir) this.before.set(droplet.name, was.releaseDir);
         this.current.set(droplet.name, target);
       },
       activateRelease: async ({ droplet, releaseDir }: { droplet: DropletTarget; releaseDir: string }) => {
-        const target = this.dirs.get(releaseDir) ?? { release: 'unknown', releaseDir };
-        await this.enter('activateRelease', droplet.name, target.release);
+        const target: PreviousRelease = this.dirs.get(releaseDir) ?? { releaseDir };
+        await this.enter('activateRelease', droplet.name, target.release ?? 'unnamed');
         this.current.set(droplet.name, target);
       },
       startRelease: async ({ droplet }: { droplet: DropletTarget }) => {

@@ -106,7 +106,7 @@ test('the current link is switched by one rename, and only to a sealed release',
 
 test('the current release is parsed back from readlink, relative to the release root', () => {
   assert.deepEqual(commands.parseCurrentRelease(remote, 'dir=releases/v1-2\nrelease=v1\n'), { release: 'v1', releaseDir: '/srv/my app/releases/v1-2' });
-  assert.deepEqual(commands.parseCurrentRelease(remote, 'dir=/elsewhere/x\nrelease=\n'), { release: 'unknown', releaseDir: '/elsewhere/x' });
+  assert.deepEqual(commands.parseCurrentRelease(remote, 'dir=/elsewhere/x\nrelease=\n'), { releaseDir: '/elsewhere/x' }, 'no RELEASE file: no name, not a made-up one');
   assert.equal(commands.parseCurrentRelease(remote, ''), null);
 });
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { DETAIL_LIMIT, REPORT_CAP, RolloutBook, capacityAllows, keepReport, outcome, wantsRollback, type OutcomeFacts, type RollbackFacts } from '../../src/workflows/rollout/book';
 import type { DropletReport, EnvironmentPlan } from '../../src/types';
 import type { RolloutCarry } from '../../src/rollout-status';
-import { compactFleet, groupByRelease } from '../../src/compact';
+import { compactFleet, groupByRelease, ungroup } from '../../src/compact';
+import { releaseLabel, releaseName } from '../../src/rollout-plan';
 import { testPlan } from '../helpers/fake-activities';
 
 const facts = (over: Partial<OutcomeFacts> = {}): OutcomeFacts => ({
@@ -174,4 +175,14 @@ describe('the book\'s state: what the status answers as droplets move', () => {
     assert.deepEqual(s.droplets.map((d) => d.name), ['web-21']);
     assert.equal(next.updated, 20);
   });
+});
+
+test('a release without a name stays a release: carried, rolled back to, shown by its directory', () => {
+  const unnamed = { releaseDir: '/srv/app/releases/by-hand' };
+  const back = ungroup(groupByRelease([[0, unnamed], [1, null], [2, { release: 'v1', releaseDir: '/srv/app/releases/r1' }]]));
+  assert.deepEqual([back.get(0), back.get(1), back.get(2)], [unnamed, null, { release: 'v1', releaseDir: '/srv/app/releases/r1' }]);
+  assert.equal(releaseLabel(unnamed), 'unnamed by-hand');
+  // Runs recorded before names could be absent carry the word instead.
+  assert.equal(releaseName({ release: 'unknown', releaseDir: '/srv/app/releases/x' }), undefined);
+  assert.equal(releaseName({ release: 'v1', releaseDir: '/srv/app/releases/r1' }), 'v1');
 });

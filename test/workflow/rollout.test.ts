@@ -172,16 +172,17 @@ describe('onFailure: rollback', () => {
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
   });
 
-  test('droplets whose release was recorded as "unknown" are rolled back to it, checked for an answer rather than a name', async () => {
+  test('droplets whose release has no name are rolled back to it, checked for an answer rather than a name', async () => {
     // A `current` without a RELEASE file (set up by hand, say): its release cannot name itself in the health check.
-    const fake = new FakeFleet(droplets(3), 'unknown');
+    const fake = new FakeFleet(droplets(3), null);
     fake.injections = [{ activity: 'pollHealth', droplet: 'web-3', release: 'v2' }];
     await withWorker(env, fake, async (tq) => {
       const { result } = await (await startRollout(env, tq, testPlan())).outcome;
       assert.equal(result?.status, 'rolled-back', result?.message);
     });
-    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(DEPLOY.length), ['detachDroplet', 'recordPreviousRelease', 'switchRelease unknown', 'pollHealth any', 'attachDroplet', 'pollHealth any']);
-    assert.deepEqual([...fake.current.values()].map((c) => c.release), ['unknown', 'unknown', 'unknown']);
+    for (const d of ['web-1', 'web-2']) assert.deepEqual(callsFor(fake, d).slice(DEPLOY.length), ['detachDroplet', 'recordPreviousRelease', 'switchRelease unnamed', 'pollHealth any', 'attachDroplet', 'pollHealth any']);
+    assert.deepEqual([...fake.current.values()].map((c) => c.releaseDir), ['/srv/shop/releases/by-hand-old', '/srv/shop/releases/by-hand-old', '/srv/shop/releases/by-hand-old']);
+    assert.deepEqual([...fake.current.values()].map((c) => c.release), [undefined, undefined, undefined]);
     assert.deepEqual(fake.attachedNames(), ['web-1', 'web-2', 'web-3']);
   });
 

@@ -17,7 +17,7 @@ import type { ActivityFunction } from '@temporalio/common';
 import type { DeployActivities } from '../../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../../types';
 import type { DropletProgress, DropletView } from '../../rollout-status';
-import { RETRY, formatMs } from '../../rollout-plan';
+import { RETRY, formatMs, releaseLabel } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { renderDropletDetails } from '../../status-text';
 import { dropletProgressSignal, dropletStatusQuery } from '../messages';
@@ -61,7 +61,7 @@ export class StepRunner {
       const concurrentRecord = progress.step === 'record-previous' && view.step === 'drain';
       view.step = progress.phase === 'started' && !concurrentRecord ? progress.step : view.step;
     } else {
-      Object.assign(view, { step: undefined, outcome: report.outcome, error: report.compensationError ?? report.error, note: report.note, previous: report.previous?.release });
+      Object.assign(view, { step: undefined, outcome: report.outcome, error: report.compensationError ?? report.error, note: report.note, previous: report.previous ? releaseLabel(report.previous) : undefined });
     }
     if (!this.versions.reportsToParent) {
       setCurrentDetails(renderDropletDetails(view));

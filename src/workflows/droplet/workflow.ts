@@ -9,7 +9,7 @@
 // (needs attention) and the droplet stays detached. The steps themselves are in steps.ts.
 import { ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
 import type { DropletDeployInput, DropletReport, PreviousRelease } from '../../types';
-import { releaseDir as stagedDirOf } from '../../rollout-plan';
+import { releaseLabel, releaseName, releaseDir as stagedDirOf } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { PATCHES } from '../patches';
 import { DropletActions, StepRunner } from './steps';
@@ -43,9 +43,10 @@ export async function deployDropletWorkflow(input: DropletDeployInput): Promise<
   try {
     if (input.staged === true) await forwardStaged(input, steps, act, saga);
     else await forwardUnstaged(input, steps, act, saga);
-    // A release recorded as "unknown" (a `current` without a RELEASE file) cannot name itself: returning to it
-    // checks that it answers, as a restore does. Runs started before staging checked for the literal name.
-    const gateRelease = input.staged === true && input.mode === 'rollback' && input.release === 'unknown' ? null : input.release;
+    // A release without a name (a `current` without a RELEASE file) cannot name itself: returning to it checks that
+    // it answers, as a restore does. Runs started before staging checked for the name they were given.
+    const unnamed = input.mode === 'rollback' && (input.release === 'unknown' || (input.restoreTo !== undefined && releaseName(input.restoreTo) === undefined));
+    const gateRelease = input.staged === true && unnamed ? null : input.release;
     await steps.step('health', () => act.health(gateRelease));
     if (act.hasLoadBalancer) await inService(input, steps, act, saga, gateRelease, neverRestartInService);
   } catch (err) {
@@ -86,7 +87,7 @@ async function forwardStaged(input: DropletDeployInput, steps: StepRunner, act: 
   } else {
     saga.previous = await record();
   }
-  steps.view.previous = saga.previous?.release;
+  steps.view.previous = saga.previous ? releaseLabel(saga.previous) : undefined;
   const dir = input.mode === 'deploy' ? stagedDirOf(input.remote, input.releaseId ?? '') : input.restoreTo?.releaseDir;
   saga.releaseDir = dir;
   if (!dir) throw ApplicationFailure.nonRetryable(`no recorded release to roll ${input.droplet.name} back to`, 'NothingToRollBackTo');
@@ -98,7 +99,7 @@ async function forwardStaged(input: DropletDeployInput, steps: StepRunner, act: 
 async function forwardUnstaged(input: DropletDeployInput, steps: StepRunner, act: DropletActions, saga: Saga): Promise<void> {
   const name = input.droplet.name;
   saga.previous = await steps.step('record-previous', () => act.record());
-  steps.view.previous = saga.previous?.release;
+  steps.view.previous = saga.previous ? releaseLabel(saga.previous) : undefined;
   if (act.hasLoadBalancer) {
     saga.detachRequested = true;
     await steps.step('detach', () => act.detach());
@@ -152,11 +153,11 @@ async function compensate(steps: StepRunner, act: DropletActions, saga: Saga, ne
       if (saga.changedRelease) {
         if (!saga.previous) throw ApplicationFailure.nonRetryable(`${name} had no recorded release before this rollout; nothing to restore`, 'NothingToRestore');
         const back = saga.previous;
-        await steps.step('restore', () => act.switchTo(back.releaseDir, back.release, true, `switch ${name} back to ${back.release}`));
+        await steps.step('restore', () => act.switchTo(back.releaseDir, releaseLabel(back), true, `switch ${name} back to ${releaseLabel(back)}`));
       }
       if (saga.changedRelease || (saga.detachRequested && act.hasLoadBalancer)) {
         // Never attach a droplet that fails its health check; without an LB, a failed restore must still be loud.
-        const expected = saga.previous && saga.previous.release !== 'unknown' ? saga.previous.release : null;
+        const expected = releaseName(saga.previous) ?? null;
         await steps.step('restore-health', () => act.health(expected));
       }
       if (saga.detachRequested && act.hasLoadBalancer) {
@@ -186,6 +187,6 @@ async function failed(input: DropletDeployInput, steps: StepRunner, saga: Saga, 
       `${name}: ${input.mode} ${what} (${error}) and restoring it failed (${compensationError}); ${name} is left DETACHED and needs attention`,
       'DropletNeedsAttention', report);
   }
-  return ApplicationFailure.nonRetryable(`${name}: ${input.mode} ${what}: ${error}; restored ${saga.previous?.release ?? 'its previous state'}${input.loadBalancer ? ' and re-attached' : ''}`,
+  return ApplicationFailure.nonRetryable(`${name}: ${input.mode} ${what}: ${error}; restored ${saga.previous ? releaseLabel(saga.previous) : 'its previous state'}${input.loadBalancer ? ' and re-attached' : ''}`,
     isCancellation(err) ? 'DropletAborted' : 'DropletDeployFailed', report);
 }

@@ -191,7 +191,7 @@ export async function legacyRollout(input: RolloutInput): Promise<RolloutResult>
         failures++;
         continue;
       }
-      if (!(await runChild(droplet, 'rollback', previous.release, previous))) failures++;
+      if (!(await runChild(droplet, 'rollback', previous.release ?? 'unknown', previous))) failures++; // as activities named it then
     }
     return failures;
   }

@@ -14,6 +14,7 @@ import type {
   RolloutStatus,
 } from '../../rollout-status';
 import { decodeIndices, encodeIndices, groupByRelease, ungroup } from '../../compact';
+import { releaseLabel } from '../../rollout-plan';
 
 /** Droplets up to which every report is kept and every droplet listed in the status. */
 export const DETAIL_LIMIT = 50;
@@ -211,7 +212,8 @@ export class RolloutBook {
 
   /** What a droplet ran before this rollout (null: nothing recorded). */
   previousRelease(i: number): string | null {
-    return (this.previousCache ??= ungroup(this.carry?.previous ?? [])).get(i)?.release ?? null;
+    const p = (this.previousCache ??= ungroup(this.carry?.previous ?? [])).get(i);
+    return p ? releaseLabel(p) : null;
   }
 
   /** `deploy rollback`: a droplet's target, read once from the plan (null: it already runs it). */
@@ -234,7 +236,8 @@ export class RolloutBook {
     const flying = this.inFlight.get(i);
     const end = this.ended.get(i);
     // A rolled-back droplet's row shows where it was taken, not the release it ran before.
-    const rolledBackTo = this.input.rollback ? this.rollbackTarget(i)?.release : undefined;
+    const to = this.input.rollback ? this.rollbackTarget(i) : null;
+    const rolledBackTo = to ? releaseLabel(to) : undefined;
     const target = flying?.release ??
       (state === 'rolled-back' ? rolledBackTo ?? this.previousRelease(i) ?? undefined : state === 'pending' || state === 'skipped' ? undefined : this.input.release);
     return {

@@ -18,7 +18,7 @@ import type { DeployActivities } from '../../activities';
 import type { DropletDeployInput, DropletMode, DropletReport, PreviousRelease } from '../../types';
 import type { ReleaseCommandRecord, ReleaseCommandResult, RolloutCarry, RolloutEvent, RolloutInput, RolloutResult } from '../../rollout-status';
 import { dropletAt } from '../../compact';
-import { RETRY, dropletWorkflowId, formatMs, releaseDir as releaseDirOf } from '../../rollout-plan';
+import { RETRY, dropletWorkflowId, formatMs, releaseDir as releaseDirOf, releaseLabel } from '../../rollout-plan';
 import { CONFIG_REFUSED, failureType, findDetail, messageOf } from '../../failure-details';
 import { deploySearchAttributes } from '../../search-attributes';
 import { deployDropletWorkflow } from '../droplet/workflow';
@@ -217,7 +217,7 @@ async function batch(run: RolloutRun, indices: number[]): Promise<number[]> {
       book.endedAs(i, { state: 'skipped', note: `${run.carry.fleet.names[i]} already runs the release to go back to` });
       return true;
     }
-    return runChild(run, i, 'rollback', target.release, target);
+    return runChild(run, i, 'rollback', releaseLabel(target), target);
   };
   run.scope = new CancellationScope();
   const outcomes = await run.scope.run(() => Promise.all(indices.map((i) => (rollback ? rollBackOne(i) : runChild(run, i, 'deploy', release)))));
@@ -321,7 +321,7 @@ export async function rollBack(run: RolloutRun): Promise<void> {
     } else if (!book.capacityAllows(1)) {
       book.endedAs(i, { state: 'deployed', error: 'rollback: skipped, it would drop below minAttached' });
       carry.rollbackFailures++;
-    } else if (!(await runChild(run, i, 'rollback', previous.release, previous))) {
+    } else if (!(await runChild(run, i, 'rollback', releaseLabel(previous), previous))) {
       const e = book.errorOf(i);
       book.endedAs(i, { state: book.stateOf(i) === 'needs-attention' ? 'needs-attention' : 'failed', error: `rollback: ${e ?? 'failed'}` });
       carry.rollbackFailures++;
