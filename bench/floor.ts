@@ -25,8 +25,10 @@ import { makeReleaseId, rolloutWorkflowId } from '../src/rollout-plan';
 import * as commands from '../src/remote/commands';
 import { filesDigest } from '../src/activities/remote';
 import { ROOT } from '../sandbox/fleet';
+import { describeSpread, spreadMean } from '../sandbox/fake-digitalocean';
 import { startLoad, type LoadReport } from '../sandbox/load';
 import { startStack, type Stack } from '../sandbox/stack';
+import { watchFleet } from './fleet-watch';
 
 const { values } = parseArgs({ options: {
   write: { type: 'boolean', default: false }, svg: { type: 'string' }, json: { type: 'boolean', default: false },
@@ -51,58 +53,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const s = (ms: number) => (ms / 1000).toFixed(1);
 
-/** Watches the fleet from outside: LB membership at the API, and the first answer of the new release per droplet. */
-function watchFleet(stack: Stack, release: string) {
-  const names = stack.fleet.hosts.map((h) => h.name);
-  const detachedSince = new Map<string, number>();
-  const detachedMs: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
-  const firstDetach: number[] = [];
-  const firstAnswer: Record<string, number> = {};
-  let running = true;
-  const membership = (async () => {
-    while (running) {
-      const attached = new Set(stack.fleet.attached());
-      const now = Date.now();
-      for (const n of names) {
-        if (!attached.has(n) && !detachedSince.has(n)) {
-          detachedSince.set(n, now);
-          if (!firstDetach.length) firstDetach.push(now);
-        }
-        if (attached.has(n) && detachedSince.has(n)) {
-          detachedMs[n] += now - (detachedSince.get(n) as number);
-          detachedSince.delete(n);
-        }
-      }
-      await sleep(20);
-    }
-  })();
-  const probes = stack.fleet.hosts.map(async (h) => {
-    while (running && !firstAnswer[h.name]) {
-      try {
-        const res = await fetch(`http://${h.address}:8080/healthcheck`, { signal: AbortSignal.timeout(500) });
-        const body = (await res.json()) as { release?: string };
-        if (res.ok && body.release === release) firstAnswer[h.name] = Date.now();
-      } catch {
-        // not answering yet
-      }
-      await sleep(50);
-    }
-  });
-  return {
-    firstAnswer,
-    firstDetach: () => firstDetach[0],
-    async stop() {
-      running = false;
-      await Promise.all([membership, ...probes]);
-      return detachedMs;
-    },
-  };
-}
-
 /** Floor of one batch from the fleet's own parameters and the measured boot. */
 function batchFloorMs(stack: Stack, drainMs: number, bootMs: number): number {
   const hc = stack.fleet.api.loadBalancers.get('sandbox-lb-0001')?.healthCheck;
-  const rise = (hc?.healthy_threshold ?? 2) * (hc?.check_interval_seconds ?? 1) * 1000 + stack.fleet.api.faults.propagationDelayMs;
+  const faults = stack.fleet.api.faults;
+  const rise = (hc?.healthy_threshold ?? 2) * (hc?.check_interval_seconds ?? 1) * 1000 + spreadMean(faults.attachPropagationMs ?? faults.propagationDelayMs);
   return drainMs + bootMs + rise;
 }
 
@@ -259,7 +214,7 @@ async function main(): Promise<number> {
 
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     const header = `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}; commit ${commit()}; ` +
-      `${new Date().toISOString().slice(0, 10)}. Fleet: 4 droplets, app boot ${process.env.APP_BOOT_MS ?? 3000} ms, LB checks every 1 s, healthy after 2, propagation ${stack.fleet.api.faults.propagationDelayMs} ms, drain ${s(drainMs)} s; load 4 clients, one request each per 50 ms.`;
+      `${new Date().toISOString().slice(0, 10)}. Fleet: 4 droplets, app boot ${process.env.APP_BOOT_MS ?? 3000} ms, LB checks every 1 s, healthy after 2, propagation ${describeSpread(stack.fleet.api.faults.propagationDelayMs)}, drain ${s(drainMs)} s; load 4 clients, one request each per 50 ms.`;
     const md = `${header}\n\n${table(results, drainMs)}`;
     if (values.json) console.log(JSON.stringify({ header, results: results.map(({ timeline: _t, load, ...r }) => ({ ...r, requests: load.requests, failed: load.failedRequests, firstErrors: load.firstErrors })) }));
     else console.log(`\n${md}\n`);

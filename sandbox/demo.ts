@@ -1,7 +1,7 @@
 // `npm run demo`: a real zero-downtime rollout on this machine. Temporal dev server (Web UI on :8233),
 // a worker, 4 sandbox droplets behind HAProxy, steady traffic through the LB, and a rollout v1 → v2
 // started and followed by the operator CLI. Ends with a report; tears everything down on exit or Ctrl-C.
-//   npm run demo -- [--report <file.json>] [--svg <timeline.svg>] [--droplets N] [--keep-ui <seconds>]
+//   npm run demo -- [--report <file.json>] [--svg <timeline.svg>] [--droplets N] [--keep-ui <seconds>] [--profile demo|do-min|do-default]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runStart } from '../src/cli/start';
@@ -10,7 +10,7 @@ import { rolloutWorkflowId, formatMs } from '../src/rollout-plan';
 import { webUiLink } from '../src/temporal';
 import { renderTimelineSvg } from '../src/cli/timeline';
 import { rolloutView } from '../src/cli/view';
-import { SAMPLE_CONFIG } from './fleet';
+import { LB_PROFILES, SAMPLE_CONFIG, type LbProfileName } from './fleet';
 import { startLoad, type LoadReport } from './load';
 import { startStack, type Stack } from './stack';
 
@@ -26,7 +26,12 @@ export interface DemoReport {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { report: { type: 'string' }, svg: { type: 'string' }, droplets: { type: 'string' }, 'keep-ui': { type: 'string' } } });
+  const { values } = parseArgs({ options: { report: { type: 'string' }, svg: { type: 'string' }, droplets: { type: 'string' }, 'keep-ui': { type: 'string' }, profile: { type: 'string', default: 'demo' } } });
+  const profile = values.profile as LbProfileName;
+  if (!Object.hasOwn(LB_PROFILES, profile)) {
+    console.error(`demo: --profile must be one of ${Object.keys(LB_PROFILES).join(', ')} (the load balancer's health checks and delays), got "${values.profile}"`);
+    return 2;
+  }
   const say = (line: string) => console.log(line);
   let stack: Stack | undefined;
   let tornDown = false;
@@ -43,7 +48,7 @@ async function main(): Promise<number> {
 
   try {
     say('demo: starting the Temporal dev server (Web UI on http://localhost:8233) and the local fleet…');
-    stack = await startStack({ ui: true, port: 7233, uiPort: 8233, droplets: Number(values.droplets ?? 4), log: (l) => say(`fleet: ${l}`) });
+    stack = await startStack({ ui: true, port: 7233, uiPort: 8233, droplets: Number(values.droplets ?? 4), profile, log: (l) => say(`fleet: ${l}`) });
     await stack.startWorker();
     Object.assign(process.env, stack.processEnv);
     say(`demo: worker running; ${stack.fleet.hosts.length} droplets serve v1 behind ${stack.fleet.lb.url}`);

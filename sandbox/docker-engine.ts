@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ended, stopProcess } from './processes';
 
 const exec = promisify(execFile);
 /** This checkout's tag: two clones on one machine never touch each other's engines. */
@@ -59,7 +60,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`dockerd ${opts.id} exited with ${proc.exitCode}; see ${path.join(opts.dir, 'dockerd.log')}`);
+    if (ended(proc)) throw new Error(`dockerd ${opts.id} exited with ${proc.exitCode}; see ${path.join(opts.dir, 'dockerd.log')}`);
     try {
       await exec('docker', ['-H', host, 'version', '--format', '{{.Server.Version}}']);
       break;
@@ -73,7 +74,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
     pid: proc.pid ?? 0,
     docker,
     async stop() {
-      if (proc.exitCode === null) {
+      if (!ended(proc)) {
         // Containers and their networks first: a bridge left behind would outlive the engine.
         try {
           const ids = (await docker(['ps', '-aq'])).split('\n').filter(Boolean);
@@ -82,11 +83,7 @@ export async function startEngine(opts: EngineOptions): Promise<Engine> {
         } catch {
           // the engine is going away anyway
         }
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        const killer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(killer);
+        await stopProcess(proc);
       }
       removeEngineLeftovers(opts.id);
     },

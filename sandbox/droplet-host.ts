@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fingerprint } from '../src/remote/known-hosts';
 import { startEngine, type Engine } from './docker-engine';
+import { ended, stopProcess } from './processes';
 
 export interface DropletHostOptions {
   name: string;
@@ -102,7 +103,7 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
     `mount --bind "$1" /root && exec /usr/sbin/sshd -D -e -f "$2"`, 'sh', rootDir, configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (c) => (stderr += c));
-  await waitForPort(opts.address, opts.sshPort, 10_000, () => (proc.exitCode !== null ? `sshd for ${opts.name} exited: ${stderr}` : undefined));
+  await waitForPort(opts.address, opts.sshPort, 10_000, () => (ended(proc) ? `sshd for ${opts.name} exited: ${stderr}` : undefined));
 
   let engine: Engine;
   try {
@@ -131,11 +132,7 @@ export async function startDropletHost(opts: DropletHostOptions): Promise<Drople
     composeV2,
     async stop() {
       await engine.stop();
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await exited;
-      }
+      await stopProcess(proc);
     },
   };
 }

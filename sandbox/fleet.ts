@@ -10,7 +10,7 @@ import { realDependencies } from '../src/activities/deps';
 import { filesDigest } from '../src/activities/remote';
 import { loadEnvironment } from '../src/config/loader';
 import { makeReleaseId } from '../src/rollout-plan';
-import { FakeDigitalOcean, type FakeLoadBalancer } from './fake-digitalocean';
+import { FakeDigitalOcean, type FakeLoadBalancer, type Spread } from './fake-digitalocean';
 import { generateKeyPair, startDropletHost, type DropletHost } from './droplet-host';
 import { HaproxyLoadBalancer } from './haproxy';
 import { publishReleases, registryStorage } from './images';
@@ -21,16 +21,51 @@ export const SAMPLE_CONFIG = path.join(ROOT, 'examples', 'sample-app', 'deploy.c
 export const SANDBOX_TOKEN = 'sandbox-token-not-a-secret';
 export const REGISTRY_PASSWORD = 'sandbox-registry-password';
 
+/** How the local load balancer behaves: its health check, and how long a change takes to reach it and keeps it busy. */
+export interface LbProfile {
+  healthCheck: Pick<FakeLoadBalancer['healthCheck'], 'check_interval_seconds' | 'response_timeout_seconds' | 'healthy_threshold' | 'unhealthy_threshold'>;
+  attachPropagationMs: Spread;
+  detachPropagationMs: Spread;
+  busyWindowMs: Spread;
+}
+
+/**
+ * The load balancers the fleet can be: `demo` is quicker than DigitalOcean allows (checks every 1 s; its minimum is
+ * 3 s), for a demo that ends in a minute; `do-min` is the quickest DigitalOcean accepts; `do-default` is what a load
+ * balancer gets when nobody sets its health check (checks every 10 s, 5 s to answer, healthy after 3, down after 5).
+ * DigitalOcean publishes no propagation time and no busy window: the DO profiles draw both from ranges wide enough to
+ * cover what operators report (a change that reaches traffic in about a second, or in several), seeded per fleet.
+ */
+export const LB_PROFILES = {
+  demo: {
+    healthCheck: { check_interval_seconds: 1, response_timeout_seconds: 1, healthy_threshold: 2, unhealthy_threshold: 2 },
+    attachPropagationMs: 500, detachPropagationMs: 500, busyWindowMs: 0,
+  },
+  'do-min': {
+    healthCheck: { check_interval_seconds: 3, response_timeout_seconds: 3, healthy_threshold: 2, unhealthy_threshold: 2 },
+    attachPropagationMs: { min: 500, max: 5000 }, detachPropagationMs: { min: 500, max: 5000 }, busyWindowMs: { min: 0, max: 3000 },
+  },
+  'do-default': {
+    healthCheck: { check_interval_seconds: 10, response_timeout_seconds: 5, healthy_threshold: 3, unhealthy_threshold: 5 },
+    attachPropagationMs: { min: 500, max: 5000 }, detachPropagationMs: { min: 500, max: 5000 }, busyWindowMs: { min: 0, max: 3000 },
+  },
+} as const satisfies Record<string, LbProfile>;
+export type LbProfileName = keyof typeof LB_PROFILES;
+
 export interface FleetOptions {
+  /** The load balancer's behaviour (default `demo`); healthCheck and propagationDelayMs below override parts of it. */
+  profile?: LbProfileName;
+  /** Seeds the local API's draws (propagation, busy windows): the same seed repeats a run's delays. */
+  seed?: number;
   /** Directory name under .sandbox/ (the demo uses "fleet", which the sample config points at). */
   name?: string;
   droplets?: number;
   /** Third octet of the fleet's loopback addresses (127.0.<subnet>.x). */
   subnet?: number;
-  /** The LB's health check; the sandbox default is quick: every 1 s, healthy after 2. */
+  /** The LB's health check, over the profile's. */
   healthCheck?: Partial<FakeLoadBalancer['healthCheck']>;
-  /** Delay before a membership change reaches HAProxy. */
-  propagationDelayMs?: number;
+  /** Delay before a membership change reaches HAProxy (attach and detach), over the profile's. */
+  propagationDelayMs?: Spread;
   initialRelease?: string;
   /** Releases to have in the registry from the start (besides the initial one); more with fleet.publish(). */
   releases?: string[];
@@ -55,7 +90,7 @@ export interface Fleet {
   releases(): Promise<Record<string, string | null>>;
   /** Droplets the fake API lists as LB members. */
   attached(): string[];
-  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides (and `healthCheck`, `notify`) and extra files. */
+  /** Write a deploy config for this fleet, starting from the sample app's, with rollout overrides (and `healthCheck`, `notify`, `observe: false` for timers) and extra files. */
   writeConfig(overrides?: Record<string, unknown>, extraFiles?: { from: string; to: string }[]): string;
   stop(): Promise<void>;
 }
@@ -78,13 +113,14 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
 
   const keyPath = path.join(dir, 'id_ed25519');
   const client = generateKeyPair(keyPath);
-  const healthCheck: FakeLoadBalancer['healthCheck'] = {
-    protocol: 'http', port: 8080, path: '/healthcheck', check_interval_seconds: 1, response_timeout_seconds: 1,
-    healthy_threshold: 2, unhealthy_threshold: 2, ...opts.healthCheck,
-  };
+  const profile: LbProfile = LB_PROFILES[opts.profile ?? 'demo'];
+  const healthCheck: FakeLoadBalancer['healthCheck'] = { protocol: 'http', port: 8080, path: '/healthcheck', ...profile.healthCheck, ...opts.healthCheck };
 
-  const api = new FakeDigitalOcean(SANDBOX_TOKEN);
-  api.faults.propagationDelayMs = opts.propagationDelayMs ?? 500;
+  const api = new FakeDigitalOcean(SANDBOX_TOKEN, { seed: opts.seed });
+  Object.assign(api.faults, opts.propagationDelayMs !== undefined
+    ? { propagationDelayMs: opts.propagationDelayMs }
+    : { propagationDelayMs: profile.attachPropagationMs, attachPropagationMs: profile.attachPropagationMs, detachPropagationMs: profile.detachPropagationMs },
+  { busyWindowMs: profile.busyWindowMs });
   const hosts: DropletHost[] = [];
   let lb: HaproxyLoadBalancer | undefined;
   let registry: Registry | undefined;
@@ -122,10 +158,12 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       prod.ssh.privateKeyPath = keyPath;
       prod.ssh.knownHostsPath = path.join(dir, 'known_hosts');
       prod.registry.server = reg.server;
+      if (prod.loadBalancer?.observe) prod.loadBalancer.observe.url = `http://${ip(10)}:8000/healthcheck`; // this fleet's LB
       for (const f of prod.files) f.from = path.join(path.dirname(SAMPLE_CONFIG), f.from);
       prod.files.push(...extraFiles);
-      const { healthCheck: health, notify, ...rollout } = overrides as { healthCheck?: Record<string, unknown>; notify?: Record<string, unknown> };
+      const { healthCheck: health, notify, observe, ...rollout } = overrides as { healthCheck?: Record<string, unknown>; notify?: Record<string, unknown>; observe?: false };
       if (notify) prod.notify = notify;
+      if (observe === false) prod.loadBalancer = { name: prod.loadBalancer.name }; // drain and settle as timers
       prod.rollout = { ...prod.rollout, ...rollout };
       prod.healthCheck = Object.fromEntries(Object.entries({ ...prod.healthCheck, ...health }).filter(([, v]) => v !== null)); // null drops a key
       writeFileSync(file, stringify(doc));

@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { FakeLoadBalancer } from './fake-digitalocean';
 import { waitForPort } from './droplet-host';
+import { ended, stopProcess } from './processes';
 
 export interface Backend {
   dropletId: number;
@@ -81,15 +82,11 @@ export class HaproxyLoadBalancer {
     this.proc = spawn('/usr/sbin/haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     this.proc.stderr?.on('data', (c) => (stderr += c));
-    await waitForPort(this.opts.bindAddress, this.opts.bindPort, 10_000, () => (this.proc?.exitCode !== null ? `haproxy exited: ${stderr}` : undefined));
+    await waitForPort(this.opts.bindAddress, this.opts.bindPort, 10_000, () => (this.proc && ended(this.proc) ? `haproxy exited: ${stderr}` : undefined));
   }
 
   async stop(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc?.once('exit', r));
-      this.proc.kill('SIGTERM');
-      await exited;
-    }
+    if (this.proc) await stopProcess(this.proc);
   }
 
   /** One runtime API command over the admin socket. */
@@ -112,9 +109,10 @@ export class HaproxyLoadBalancer {
       const now = wanted.has(b.dropletId);
       if (was && !now) await this.command(`set server droplets/${b.name} state maint`);
       if (!was && now) {
-        // Joining servers start DOWN and must pass `rise` checks before taking traffic.
-        await this.command(`set server droplets/${b.name} health down`);
-        await this.command(`set server droplets/${b.name} state ready`);
+        // A joining server starts DOWN and takes traffic only after `rise` passing checks, as on DigitalOcean. Leaving
+        // maintenance, HAProxy counts a server healthy at once (a `health down` before it is forgotten): so the
+        // health is forced down in the same command line, before anything else runs, and the checks bring it up.
+        await this.command(`set server droplets/${b.name} state ready; set server droplets/${b.name} health down`);
       }
     }
     this.members = wanted;

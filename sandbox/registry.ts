@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitForPort } from './droplet-host';
+import { ended, stopProcess } from './processes';
 
 export const REGISTRY_USER = 'deployer';
 export const REGISTRY_PORT = 5000;
@@ -34,7 +35,7 @@ export async function startRegistry(opts: { address: string; dir: string; storag
   const proc: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (c) => (stderr += c));
-  await waitForPort(opts.address, REGISTRY_PORT, 10_000, () => (proc.exitCode !== null ? `docker-registry exited: ${stderr}` : undefined));
+  await waitForPort(opts.address, REGISTRY_PORT, 10_000, () => (ended(proc) ? `docker-registry exited: ${stderr}` : undefined));
   const auth = `Basic ${Buffer.from(`${REGISTRY_USER}:${opts.password}`).toString('base64')}`;
   return {
     server,
@@ -44,11 +45,6 @@ export async function startRegistry(opts: { address: string; dir: string; storag
       });
       return res.status === 200;
     },
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => stopProcess(proc),
   };
 }

@@ -108,6 +108,18 @@ export function importsRunningUp(srcDir: string): string[] {
   return out;
 }
 
+/** Workflows and the CLI reaching into activities/ for anything but the DeployActivities interface (its index). */
+export function activityInternalsImported(srcDir: string): string[] {
+  const out: string[] = [];
+  for (const [file, targets] of importGraph(srcDir)) {
+    if (!/\/(workflows|cli)\//.test(file)) continue;
+    for (const t of targets) {
+      if (t.includes(`${path.sep}activities${path.sep}`) && !t.endsWith(path.join('activities', 'index.ts'))) out.push(`${path.relative(path.dirname(srcDir), file)} → ${path.relative(path.dirname(srcDir), t)}`);
+    }
+  }
+  return out;
+}
+
 function main(): void {
   const root = path.resolve(process.argv[2] ?? path.join(__dirname, '..'));
   const src = path.join(root, 'src');
@@ -125,6 +137,9 @@ function main(): void {
   const up = importsRunningUp(src);
   console.log(`imports running up from src/'s shared modules: ${up.length}`);
   for (const u of up) console.log(`  ${u}`);
+  const reach = activityInternalsImported(src);
+  console.log(`workflows/ and cli/ importing activities/ internals: ${reach.length}`);
+  for (const r of reach) console.log(`  ${r}`);
 }
 
 if (require.main === module) main();

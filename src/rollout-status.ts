@@ -1,6 +1,6 @@
 // The rollout's status, result and carried state: plain types shared by the workflows, the CLI and the
 // Web UI's text. No Temporal imports, so the CLI and pure modules depend on it without depending on workflows/.
-import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, PreviousRelease, StepName, StepRecord } from './types';
+import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, ObserveSpec, PreviousRelease, StepName, StepRecord } from './types';
 import type { CompactFleet, ReleaseGroup } from './compact';
 
 /** The rollout workflow's input: what to deploy where, and where a continued run left off. */
@@ -233,4 +233,26 @@ export interface NotificationInput {
   droplets?: Record<string, number>;
   total?: number;
   needsAttention?: string[];
+}
+
+export interface ObserveInput {
+  observe: ObserveSpec;
+  /** Names the droplet may go by in an answer: its name and its addresses. */
+  droplet: { name: string; address: string };
+  until: 'drained' | 'settled';
+  /** settled: the release it must answer with (null: any, a release without a name). */
+  release?: string | null;
+  /** Droplets in rotation besides this one (sizes the quiet run). */
+  inRotation: number;
+  maxMs: number;
+}
+
+export interface Observation {
+  /** True: seen to happen; false: the maximum time passed first (the timer's guess was all there was). */
+  observed: boolean;
+  elapsedMs: number;
+  requests: number;
+  /** Answers that came from this droplet. */
+  fromDroplet: number;
+  detail: string;
 }

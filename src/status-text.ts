@@ -86,7 +86,7 @@ export function renderDropletDetails(v: DropletView): string {
   const rows = columns([
     ['step', 'started (UTC)', 'took', 'result'],
     ...v.steps.map((s) => [s.step, clock(s.startedAt), s.endedAt !== undefined ? seconds(s.endedAt - s.startedAt) : '…',
-      s.ok === false ? `FAILED: ${s.error ?? ''}`.slice(0, 120) : s.endedAt !== undefined ? 'ok' : '']),
+      s.ok === false ? `FAILED: ${s.error ?? ''}`.slice(0, 120) : s.endedAt !== undefined ? (s.how ? `ok, ${s.how === 'observed' ? 'observed' : 'at its maximum'}` : 'ok') : '']),
   ]);
   const lines = [`**${v.droplet}: ${state}** (${v.previous ?? '?'} → ${v.release})`, '', '```', ...rows, '```'];
   if (v.error) lines.push('', v.error);

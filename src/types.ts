@@ -105,6 +105,21 @@ export interface RolloutPolicy {
   steps: Record<'record' | 'loadBalancer' | 'upload' | 'stage' | 'start' | 'health', StepPolicy>;
 }
 
+/**
+ * How to watch a droplet through the load balancer (drain and settle observed): the LB's public address, and where
+ * an answer names the droplet that served it and its release ("json:<field>" or "header:<name>").
+ */
+export interface ObserveSpec {
+  url: string;
+  droplet: string;
+  release: string;
+  /** Answers with the new release through the LB that end a settle. */
+  servings: number;
+  /** Upper bounds: past them the rollout goes on as the timers did, and says so. */
+  maxDrainMs: number;
+  maxSettleMs: number;
+}
+
 /** One environment of one app, fully resolved from deploy.config.yaml. */
 export interface EnvironmentPlan {
   app: string;
@@ -119,6 +134,8 @@ export interface EnvironmentPlan {
   secrets: SecretRefs;
   /** Where rollout events are posted: the worker's variable holding the webhook URL. */
   notify?: { webhookUrlEnv: string };
+  /** Drain and settle observed through the load balancer; absent: timers. */
+  observe?: ObserveSpec;
 }
 
 export interface DropletTarget {
@@ -166,6 +183,10 @@ export interface StepRecord {
   endedAt?: number;
   ok?: boolean;
   error?: string;
+  /** A drain or settle watched through the load balancer: seen to happen, or ended by its maximum. */
+  how?: 'observed' | 'maximum';
+  /** What the observation saw (how many answers, from whom). */
+  detail?: string;
 }
 
 export type DropletMode = 'deploy' | 'rollback';
@@ -193,6 +214,8 @@ export interface DropletDeployInput {
   remote: RemoteSpec;
   healthCheck: HealthCheckSpec;
   steps: RolloutPolicy['steps'];
+  /** Drain and settle observed through the LB (droplets in rotation besides this one size the quiet run). */
+  observe?: ObserveSpec & { inRotation: number };
 }
 
 export type DropletOutcome = 'deployed' | 'rolled-back' | 'restored' | 'needs-attention';

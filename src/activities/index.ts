@@ -7,6 +7,7 @@ import { remoteActivities } from './remote';
 import { stageActivities } from './stage';
 import { notifyActivities } from './notify';
 import { releaseActivities } from './release';
+import { observeActivities } from './observe';
 
 export function createActivities(deps: ActivityDeps) {
   const { probeOnce: _probeOnce, ...health } = healthActivities(deps);
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...stageActivities(deps),
     ...notifyActivities(deps),
     ...releaseActivities(deps),
+    ...observeActivities(),
     ...health,
   };
 }

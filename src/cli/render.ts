@@ -16,7 +16,8 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
     `  staging        before any detach: ${plan.remote.files.length} file(s) into a new ${plan.remote.remoteDir}/releases directory and compose pull, ` +
       `${r.stageConcurrency} droplet(s) at a time; retried ${r.steps.stage.maximumAttempts - 1}× over ${formatMs(retryWindowMs(r.steps.stage.maximumAttempts))} (rollout.steps.stage.attempts)`,
     // What happens while a droplet is out of the load balancer: the staged release is only switched to and started.
-    `  per droplet    ${lb ? `detach → drain ${formatMs(r.drainDelayMs)} → ` : ''}switch current + up -d → health ${plan.healthCheck.successes}× → ${lb ? 'attach → ' : ''}settle ${describeSettle(r, lb)} → verify`,
+    `  per droplet    ${lb ? `detach → drain ${drainText(plan)} → ` : ''}switch current + up -d → health ${plan.healthCheck.successes}× → ${lb ? 'attach → ' : ''}settle ${settleText(plan, lb)} → verify`,
+    ...(lb ? [observeLine(plan)] : []),
     `  files          ${plan.remote.files.map((f) => `${f.to} ${f.secret ? '0600' : '0644'}`).join(', ')}`,
     `  on failure     ${r.onFailure}${r.bakeMs ? `; bake ${formatMs(r.bakeMs)} between batches` : ''}`,
   ];
@@ -30,6 +31,16 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
   if (fleet.droplets.length === 1 && lb) lines.push('  WARNING: a single droplet behind the load balancer: the rollout is an outage for its duration');
   for (const p of problems) lines.push(`  REFUSED: ${p}`);
   return lines.join('\n');
+}
+
+const drainText = (plan: EnvironmentPlan) => (plan.observe ? `until out of rotation (at most ${formatMs(plan.observe.maxDrainMs)})` : formatMs(plan.rollout.drainDelayMs));
+const settleText = (plan: EnvironmentPlan, lb: Fleet['loadBalancer']) =>
+  (plan.observe ? `until it answers through the LB ${plan.observe.servings}× (at most ${formatMs(plan.observe.maxSettleMs)})` : describeSettle(plan.rollout, lb));
+
+/** Whether drain and settle are watched or guessed, and how to make them watched. */
+function observeLine(plan: EnvironmentPlan): string {
+  if (plan.observe) return `  observed       through ${plan.observe.url}: who answers (${plan.observe.droplet}) and as what (${plan.observe.release}), on fresh connections`;
+  return '  guessed        drain and settle are timers: set loadBalancer.observe (the LB\'s address, where answers name the droplet and release) to watch them instead';
 }
 
 function dropletLine(d: DropletStatus, now: number): string {

@@ -3,7 +3,7 @@
 
 export interface TimelineDroplet {
   name: string;
-  steps: { step: string; startedAt: number; endedAt?: number; ok?: boolean }[];
+  steps: { step: string; startedAt: number; endedAt?: number; ok?: boolean; how?: 'observed' | 'maximum' }[];
 }
 
 export interface TimelineLoad {
@@ -122,7 +122,9 @@ export function renderStepLines(droplets: TimelineDroplet[]): string[] {
   const t0 = Math.min(...droplets.flatMap((d) => d.steps.map((s) => s.startedAt)));
   const width = Math.max(0, ...droplets.map((d) => d.name.length));
   return droplets.filter((d) => d.steps.length).map((d) => {
-    const steps = d.steps.map((s) => `${s.step} ${s.endedAt === undefined ? 'running' : `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s`}${s.ok === false ? ' FAILED' : ''}`);
+    // A watched drain or settle says whether it saw the LB act or ran to its maximum.
+    const how = (s: TimelineDroplet['steps'][number]) => (s.how === 'observed' ? ' observed' : s.how === 'maximum' ? ' (maximum)' : '');
+    const steps = d.steps.map((s) => `${s.step} ${s.endedAt === undefined ? 'running' : `${((s.endedAt - s.startedAt) / 1000).toFixed(1)}s`}${how(s)}${s.ok === false ? ' FAILED' : ''}`);
     return `  ${d.name.padEnd(width)}  +${((d.steps[0].startedAt - t0) / 1000).toFixed(1).padStart(6)}s  ${steps.join(' → ')}`;
   });
 }

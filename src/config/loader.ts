@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type DeployConfigFile, type EnvironmentConfigFile } from './schema';
 import { parseDuration } from './duration';
-import type { EnvironmentPlan, RolloutPolicy, StepPolicy, UploadFile } from '../types';
+import type { EnvironmentPlan, ObserveSpec, RolloutPolicy, StepPolicy, UploadFile } from '../types';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -96,7 +96,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
     env,
     configPath: path.resolve(file),
     apiUrl: config.digitalocean.apiUrl,
-    loadBalancer: envConfig.loadBalancer,
+    loadBalancer: envConfig.loadBalancer ? ('id' in envConfig.loadBalancer ? { id: envConfig.loadBalancer.id } : { name: envConfig.loadBalancer.name }) : undefined,
     droplets: envConfig.droplets,
     remote: {
       user: envConfig.ssh.user,
@@ -114,6 +114,7 @@ export function resolveEnvironment(file: string, config: DeployConfigFile, env: 
       pruneImages: rollout.pruneImages,
     },
     ...(envConfig.notify ? { notify: { webhookUrlEnv: envConfig.notify.webhookUrlEnv } } : {}),
+    ...(envConfig.loadBalancer?.observe ? { observe: observeSpec(envConfig.loadBalancer.observe, duration) } : {}),
     healthCheck: {
       url: envConfig.healthCheck.url,
       command: envConfig.healthCheck.command,
@@ -194,6 +195,14 @@ function rolloutPolicy(rollout: EnvironmentConfig['rollout'], duration: Duration
     onFailure: rollout.onFailure,
     stageConcurrency: rollout.stageConcurrency,
     steps,
+  };
+}
+
+/** Drain and settle watched through the load balancer, with their maximums in milliseconds. */
+function observeSpec(o: NonNullable<NonNullable<EnvironmentConfig['loadBalancer']>['observe']>, duration: Duration): ObserveSpec {
+  return {
+    url: o.url, droplet: o.droplet, release: o.release, servings: o.servings,
+    maxDrainMs: duration('loadBalancer.observe.maxDrain', o.maxDrain), maxSettleMs: duration('loadBalancer.observe.maxSettle', o.maxSettle),
   };
 }
 

@@ -8,10 +8,24 @@ const stepPolicy = z
   .object({ timeout: duration.optional(), attempts: z.number().int().min(1).max(100).optional() })
   .strict();
 
+const answerField = z.string().regex(/^(json|header):\S+$/, 'where an answer says it: "json:<field>" or "header:<name>"');
+
+// Drain and settle watched through the load balancer instead of timed (src/activities/observe.ts says why).
+const observe = z
+  .object({
+    url: z.string().regex(/^https?:\/\/\S+$/, 'an http:// or https:// URL of the load balancer\'s public address'),
+    droplet: answerField.describe('where an answer names the droplet that served it (its name or address)'),
+    release: answerField.describe('where an answer names its release'),
+    servings: z.number().int().min(1).max(20).default(2).describe('answers with the new release through the LB that end a settle'),
+    maxDrain: duration.default('30s'),
+    maxSettle: duration.default('90s'),
+  })
+  .strict();
+
 export const environmentSchema = z
   .object({
     loadBalancer: z
-      .union([z.object({ id: name }).strict(), z.object({ name }).strict()])
+      .union([z.object({ id: name, observe: observe.optional() }).strict(), z.object({ name, observe: observe.optional() }).strict()])
       .optional()
       .describe('load balancer by id or by name'),
     droplets: z.union([

@@ -4,7 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DeployActivities } from '../../src/activities';
 import { CONFIG_REFUSED } from '../../src/failure-details';
 import { compactPlan, fleetProblems, rollbackTarget } from '../../src/activities/fleet';
-import type { RollbackRequest } from '../../src/rollout-status';
+import type { Observation, ObserveInput, RollbackRequest } from '../../src/rollout-status';
 import { compactFleet } from '../../src/compact';
 import type { DropletTarget, EnvironmentPlan, Fleet, LoadBalancerInfo, PreviousRelease } from '../../src/types';
 
@@ -62,6 +62,8 @@ export class FakeFleet {
   /** Every release directory that exists on some droplet, by path. */
   private readonly dirs = new Map<string, PreviousRelease>();
   injections: Injection[] = [];
+  /** The LB never shows what the rollout waits for: every watched drain and settle runs to its maximum. */
+  lbUnobservable = false;
   /** startRelease calls made while the droplet was attached: each is a restart under live traffic. */
   readonly restartsInService: string[] = [];
   private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void>; landsDespiteCancel?: boolean }>();
@@ -161,6 +163,13 @@ export class FakeFleet {
         await this.enter('detachDroplet', droplet.name);
         this.attached.delete(droplet.id);
         this.fail('detachDroplet', droplet.name, undefined, true);
+      },
+      // The LB as a client sees it: a detached droplet is drained at once, an attached one serves at once.
+      observeLoadBalancer: async ({ droplet, until }: ObserveInput): Promise<Observation> => {
+        await this.enter('observeLoadBalancer', droplet.name, until);
+        const inRotation = this.fleet.some((d) => d.name === droplet.name && this.attached.has(d.id));
+        const observed = !this.lbUnobservable && (until === 'drained' ? !inRotation : inRotation);
+        return { observed, elapsedMs: 0, requests: 3, fromDroplet: inRotation ? 3 : 0, detail: observed ? `${until}, observed` : `not ${until} by the maximum` };
       },
       attachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
         await this.enter('attachDroplet', droplet.name);

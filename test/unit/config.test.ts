@@ -172,3 +172,23 @@ test('the plan tells the staged flow: nothing is uploaded or pulled while a drop
   assert.match(text, /per droplet {4}detach → drain 10s → switch current \+ up -d → health 3× → attach → settle 35s \(3 × 10s LB checks \+ 5s margin\) → verify$/m);
   assert.doesNotMatch(text.split('\n').find((l) => l.includes('per droplet')) ?? '', /upload|pull/);
 });
+
+test('loadBalancer.observe: drain and settle watched through the LB, maximums in ms; without it the plan says they are guessed and how to fix that', () => {
+  const lb = { id: 'lb-1', name: 'lb', status: 'active', dropletIds: [], healthCheck: { protocol: 'http', port: 80, checkIntervalSeconds: 10, responseTimeoutSeconds: 5, healthyThreshold: 3, unhealthyThreshold: 3 } };
+  const guessed = renderPlan(loadEnvironment(EXAMPLE, 'production').plan, { droplets: [], loadBalancer: lb }, 'v2', []);
+  assert.match(guessed, /guessed {8}drain and settle are timers: set loadBalancer\.observe/);
+  const file = variant((doc) => {
+    doc.environments.production.loadBalancer.observe = { url: 'https://shop.example.com/healthcheck', droplet: 'header:X-Droplet', release: 'json:release', maxDrain: '20s' };
+  });
+  const { plan } = loadEnvironment(file, 'production');
+  assert.deepEqual(plan.loadBalancer, { name: 'sample-app-lb' }, 'the LB reference stays a reference');
+  assert.deepEqual(plan.observe, { url: 'https://shop.example.com/healthcheck', droplet: 'header:X-Droplet', release: 'json:release', servings: 2, maxDrainMs: 20_000, maxSettleMs: 90_000 });
+  const text = renderPlan(plan, { droplets: [], loadBalancer: lb }, 'v2', []);
+  assert.match(text, /detach → drain until out of rotation \(at most 20s\) → .* settle until it answers through the LB 2× \(at most 1m30s\) → verify$/m);
+  assert.match(text, /observed {7}through https:\/\/shop\.example\.com\/healthcheck: who answers \(header:X-Droplet\) and as what \(json:release\)/);
+  const bad = variant((doc) => {
+    doc.environments.production.loadBalancer.observe = { url: 'shop.example.com', droplet: 'X-Droplet', release: 'json:release' };
+  });
+  assert.throws(() => loadEnvironment(bad, 'production'), (err: Error) => err instanceof ConfigError &&
+    /loadBalancer\.observe\.url/.test(err.message) && /json:<field>" or "header:<name>"/.test(err.message));
+});

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PATCHES } from '../../src/workflows/patches';
 import { WORKFLOW_TYPES } from '../../src/workflows/messages';
 import * as workflowExports from '../../src/workflows';
-import { functionLengths, importCircles, importsRunningUp } from '../../scripts/code-figures';
+import { activityInternalsImported, functionLengths, importCircles, importsRunningUp } from '../../scripts/code-figures';
 
 const root = path.resolve(__dirname, '..', '..');
 const workflows = path.join(root, 'src', 'workflows');
@@ -52,4 +52,5 @@ test('the code keeps its shape: no import circle, no live function over 100 line
   const long = functionLengths(src).filter((f) => f.lines > 100 && !f.file.includes('/legacy/')).map((f) => `${f.file} ${f.name}: ${f.lines} lines`);
   assert.deepEqual(long, []);
   assert.deepEqual(importsRunningUp(src), [], 'modules at src/\'s root import from workflows/, activities/ or cli/');
+  assert.deepEqual(activityInternalsImported(src), [], 'wire types live in rollout-status.ts; workflows and the CLI need only DeployActivities');
 });

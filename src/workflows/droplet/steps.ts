@@ -16,7 +16,7 @@ import {
 import type { ActivityFunction } from '@temporalio/common';
 import type { DeployActivities } from '../../activities';
 import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../../types';
-import type { DropletProgress, DropletView } from '../../rollout-status';
+import type { DropletProgress, DropletView, Observation } from '../../rollout-status';
 import { RETRY, formatMs, releaseLabel } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { renderDropletDetails } from '../../status-text';
@@ -83,6 +83,8 @@ export class StepRunner {
     try {
       const result = await fn();
       Object.assign(record, { endedAt: Date.now(), ok: true });
+      // A drain or settle watched through the LB says which way it ended.
+      if (isObservation(result)) Object.assign(record, { how: result.observed ? 'observed' : 'maximum', detail: result.detail });
       if (this.versions.signalEachStepEnd) await CancellationScope.nonCancellable(() => this.notify({ step: stepName, phase: 'finished' }));
       return result;
     } catch (err) {
@@ -95,6 +97,10 @@ export class StepRunner {
 }
 
 const acts = proxyActivities<DeployActivities>({ startToCloseTimeout: '1m' });
+
+function isObservation(value: unknown): value is Observation {
+  return typeof value === 'object' && value !== null && typeof (value as Observation).observed === 'boolean' && typeof (value as Observation).requests === 'number';
+}
 
 /** One activity with a step's policy and a summary for the Web UI; a load-balancer call is waited for when cancelled. */
 function call<F extends ActivityFunction>(fn: ActivityFunctionWithOptions<F>, policy: StepPolicy, summary: string, args: Parameters<F>, lbCall = false) {
@@ -145,12 +151,27 @@ export class DropletActions {
     return ms > 0 || this.reportsToParent ? sleep(ms, { summary }) : Promise.resolve();
   }
 
-  drain(): Promise<void> {
-    return this.wait(this.input.drainDelayMs, `drain ${this.name} ${formatMs(this.input.drainDelayMs)}`);
+  /** Until the LB stops sending it requests: watched when the environment says how, else the drain delay. */
+  drain(): Promise<Observation | void> {
+    const o = this.input.observe;
+    if (!o) return this.wait(this.input.drainDelayMs, `drain ${this.name} ${formatMs(this.input.drainDelayMs)}`);
+    return this.observe('drained', undefined, o.maxDrainMs, `drain ${this.name}: until it stops answering through the LB (at most ${formatMs(o.maxDrainMs)})`);
   }
 
-  settle(): Promise<void> {
-    return this.wait(this.input.settleDelayMs, `settle ${this.name} ${formatMs(this.input.settleDelayMs)}`);
+  /** Until the LB routes to it again (answering as `release`): watched when the environment says how, else the settle delay. */
+  settle(release?: string | null): Promise<Observation | void> {
+    const o = this.input.observe;
+    if (!o) return this.wait(this.input.settleDelayMs, `settle ${this.name} ${formatMs(this.input.settleDelayMs)}`);
+    return this.observe('settled', release ?? null, o.maxSettleMs,
+      `settle ${this.name}: until it answers through the LB${release ? ` as ${release}` : ''} ${o.servings}× (at most ${formatMs(o.maxSettleMs)})`);
+  }
+
+  private observe(until: 'drained' | 'settled', release: string | null | undefined, maxMs: number, summary: string): Promise<Observation> {
+    const o = this.input.observe as NonNullable<DropletDeployInput['observe']>;
+    const { inRotation, ...spec } = o;
+    // The activity ends itself at maxMs; its own timeout leaves room for the last request.
+    return call(acts.observeLoadBalancer, { timeoutMs: maxMs + 15_000, maximumAttempts: 3 }, summary,
+      [{ observe: spec, droplet: { name: this.name, address: this.input.droplet.address }, until, release, inRotation, maxMs }]);
   }
 
   upload(): Promise<string> {

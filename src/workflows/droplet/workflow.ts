@@ -122,12 +122,12 @@ async function inService(input: DropletDeployInput, steps: StepRunner, act: Drop
   saga.attachRequested = true;
   await steps.step('attach', () => act.attach());
   if (!neverRestartInService) {
-    await steps.step('settle', () => act.settle());
+    await steps.step('settle', () => act.settle(gateRelease));
     return;
   }
   // In service on the new release: an abort now must not restart it. The settle runs to its end so the
   // load balancer counts it healthy before anything else changes; a rollback returns it via detach.
-  await steps.step('settle', () => CancellationScope.nonCancellable(() => act.settle()));
+  await steps.step('settle', () => CancellationScope.nonCancellable(() => act.settle(gateRelease)));
   if (!CancellationScope.current().consideredCancelled && patched(PATCHES.verifyAfterSettle)) {
     // A release that dies after its gate (a container exiting during settle) must not be reported deployed,
     // nor leave the next batch to detach a healthy droplet: one more look, compensated like any failure.
@@ -162,7 +162,7 @@ async function compensate(steps: StepRunner, act: DropletActions, saga: Saga, ne
       }
       if (saga.detachRequested && act.hasLoadBalancer) {
         await steps.step('reattach', () => act.attach(true));
-        await steps.step('settle', () => act.settle());
+        await steps.step('settle', () => act.settle(releaseName(saga.previous) ?? null));
       }
     } catch (compErr) {
       compensationError = messageOf(compErr);

@@ -69,6 +69,8 @@ function childInput(run: RolloutRun, index: number, mode: DropletMode, target: s
     releaseId: carry.releaseId, restoreTo, filesDigest: carry.filesDigest, apiUrl: plan.apiUrl, secrets: plan.secrets, drainDelayMs: plan.rollout.drainDelayMs,
     settleDelayMs: carry.settleDelayMs, remote: plan.remote, healthCheck: plan.healthCheck, steps: plan.rollout.steps,
     ...(carry.staged ? { staged: true } : {}),
+    // Watched through the LB: the droplets in rotation besides this one are the fleet less its batch and those left detached.
+    ...(plan.observe ? { observe: { ...plan.observe, inRotation: Math.max(0, carry.fleet.ids.length - run.book.batchSize - carry.needsAttention.length) } } : {}),
   };
 }
 
