@@ -78,7 +78,8 @@ export async function maybeRecordHistory(handle: WorkflowHandle, name: string, e
   if (!process.env.RECORD_HISTORIES) return;
   const dir = path.resolve(__dirname, '..', 'histories');
   const save = async (h: WorkflowHandle, file: string) => {
-    writeFileSync(path.join(dir, `${file}.json`), historyToJSON(await h.fetchHistory()));
+    // Stack traces name files relative to the checkout: a kept history holds no machine's paths.
+    writeFileSync(path.join(dir, `${file}.json`), historyToJSON(await h.fetchHistory()).replaceAll(`${path.resolve(__dirname, '..', '..')}/`, ''));
     // Replay needs the original workflow ID (children's IDs derive from it).
     const index = path.join(dir, 'workflow-ids.json');
     const ids = existsSync(index) ? JSON.parse(readFileSync(index, 'utf8')) : {};
