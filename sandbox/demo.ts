@@ -21,7 +21,7 @@ export interface DemoReport {
   connectionErrors: number;
   byRelease: Record<string, number>;
   rollout: { workflowId: string; status: string; durationMs: number; webUi: string; message?: string };
-  droplets: { name: string; state: string; release?: string; steps: { step: string; startedAt: number; endedAt?: number; ok?: boolean }[] }[];
+  droplets: { name: string; state: string; release?: string; steps: { step: string; startedAt: number; endedAt?: number; ok?: boolean; how?: 'observed' | 'maximum' }[] }[];
   load: LoadReport['perSecond'];
 }
 
@@ -86,7 +86,9 @@ async function main(): Promise<number> {
     say(`rollout                        ${report.rollout.status} in ${formatMs(durationMs)}`);
     for (const d of report.droplets) {
       const t0 = d.steps[0]?.startedAt ?? started;
-      const steps = d.steps.map((s) => `${s.step} +${formatMs(s.startedAt - started)}${s.endedAt ? ` (${formatMs(s.endedAt - s.startedAt)})` : ''}`).join(' → ');
+      // A drain or settle watched through the LB says so: observed, or ended at its maximum.
+      const how = (s: (typeof d.steps)[number]) => (s.how === 'observed' ? ', observed' : s.how === 'maximum' ? ', at its maximum' : '');
+      const steps = d.steps.map((s) => `${s.step} +${formatMs(s.startedAt - started)}${s.endedAt ? ` (${formatMs(s.endedAt - s.startedAt)}${how(s)})` : ''}`).join(' → ');
       say(`  ${d.name.padEnd(6)} ${d.state.padEnd(9)} from +${formatMs(t0 - started)}: ${steps}`);
     }
     for (const e of traffic.firstErrors) say(`  error: ${e}`);
