@@ -29,8 +29,9 @@ test('an operator finds the rollout by DeployEnv, pauses it from the Web UI, rea
 });
 
 test('abort with {"rollback": true} from the Web UI restores the droplet in flight and reverts the updated one', async () => {
-  // A drain long enough that web-2 is still out of the load balancer when the signal, sent through the UI, lands.
-  const r = await rollout(stack, 'v3', { drainDelay: '8s' });
+  // A drain long enough that web-2 is still out of the load balancer when the signal, sent through the UI, lands:
+  // timed (observe: false), since a watched drain ends as soon as the LB has let go of it.
+  const r = await rollout(stack, 'v3', { drainDelay: '8s', observe: false });
   await r.waitFor((s) => s.droplets.some((d) => d.name === 'web-2' && d.state === 'deploying'));
   await ui.screenshotOnFailure(async () => {
     await ui.openWorkflow(WORKFLOW_ID);
@@ -44,7 +45,8 @@ test('abort with {"rollback": true} from the Web UI restores the droplet in flig
 });
 
 async function operatorPausesAndResumes(): Promise<void> {
-  const r = await rollout(stack, 'v2', { drainDelay: '4s' });
+  // Timed drains (observe: false) keep the rollout running while the operator clicks through the UI.
+  const r = await rollout(stack, 'v2', { drainDelay: '4s', observe: false });
 
   // 1. Find it: Workflows → manual query → DeployEnv="production" → the rollout's row → open it.
   await ui.search('DeployEnv="production"');
