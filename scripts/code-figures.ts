@@ -42,12 +42,13 @@ export function functionLengths(srcDir: string): FunctionFigure[] {
 /** Relative imports between files under src/, type-only ones included (a circle of types is still a circle to read). */
 export function importGraph(srcDir: string): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  for (const file of sourceFiles(srcDir)) {
+  const files = new Set(sourceFiles(srcDir));
+  for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const specs = [...text.matchAll(/(?:from |import\()\s*'(\.[^']+)'/g)].map((m) => m[1]);
     const targets = specs.map((s) => {
       const base = path.resolve(path.dirname(file), s);
-      for (const candidate of [`${base}.ts`, path.join(base, 'index.ts')]) if (graph.has(candidate) || sourceFiles(srcDir).includes(candidate)) return candidate;
+      for (const candidate of [`${base}.ts`, path.join(base, 'index.ts')]) if (files.has(candidate)) return candidate;
       return `${base}.ts`;
     });
     graph.set(file, [...new Set(targets)]);

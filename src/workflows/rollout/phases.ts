@@ -221,9 +221,7 @@ async function batch(run: RolloutRun, indices: number[]): Promise<number[]> {
     }
     return runChild(run, i, 'rollback', releaseLabel(target), target);
   };
-  run.scope = new CancellationScope();
-  const outcomes = await run.scope.run(() => Promise.all(indices.map((i) => (rollback ? rollBackOne(i) : runChild(run, i, 'deploy', release)))));
-  run.scope = undefined;
+  const outcomes = await abortable(run, () => Promise.all(indices.map((i) => (rollback ? rollBackOne(i) : runChild(run, i, 'deploy', release)))));
   return indices.filter((_, k) => !outcomes[k]);
 }
 
