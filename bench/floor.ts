@@ -1,13 +1,14 @@
 // `npm run bench`: how close a rollout comes to the physical floor, against the old script's flow, on the local
 // fleet (4 droplets, real Docker, HAProxy, registry) under the same steady load, in one run:
 //   1. baseline: the seed script's flow (detach by API, copy files, `down`, `pull`, `up -d`, attach, next droplet)
-//   2. this project with the sample config's defaults (batch 1)
-//   3. this project with batch 2
+//   2. this project with the sample config's defaults (batch 1; drain and settle watched through the LB)
+//   3. on `demo`: this project with batch 2; on a DigitalOcean-like profile: this project with today's timers
+//      (observe: false), the control for the watched drain and settle
 // For each: requests, failed requests, wall time, seconds each droplet was out of the load balancer, the time from
 // `up` to the new release's first good answer (boot), and wall time over the floor. The floor of one batch is what
 // no safe rollout can skip: drain + boot + the LB's rise (healthy_threshold × check_interval + propagation delay).
-//   npm run bench -- [--write] [--svg docs/bench-timelines.svg] [--json]
-// --write replaces the generated section of BENCHMARKS.md (between the floor-bench markers).
+//   npm run bench -- [--profile demo|do-min|do-default] [--seed N] [--write] [--svg docs/bench-timelines.svg] [--json]
+// --write replaces the profile's generated section of BENCHMARKS.md (between its floor-bench markers).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,18 +25,21 @@ import { dropletAt } from '../src/compact';
 import { makeReleaseId, rolloutWorkflowId } from '../src/rollout-plan';
 import * as commands from '../src/remote/commands';
 import { filesDigest } from '../src/activities/remote';
-import { ROOT } from '../sandbox/fleet';
+import { LB_PROFILES, ROOT, type LbProfileName } from '../sandbox/fleet';
 import { describeSpread, spreadMean } from '../sandbox/fake-digitalocean';
 import { startLoad, type LoadReport } from '../sandbox/load';
 import { startStack, type Stack } from '../sandbox/stack';
-import { watchFleet } from './fleet-watch';
+import { fleetSettled, watchFleet } from './fleet-watch';
 
 const { values } = parseArgs({ options: {
   write: { type: 'boolean', default: false }, svg: { type: 'string' }, json: { type: 'boolean', default: false },
+  profile: { type: 'string', default: 'demo' }, seed: { type: 'string', default: '1' },
 } });
 
 interface Scenario {
   name: string;
+  /** The control (timers on a DigitalOcean-like LB) may fail requests: that is what it shows. */
+  control?: boolean;
   batches: number;
   ok: boolean;
   message?: string;
@@ -53,12 +57,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const s = (ms: number) => (ms / 1000).toFixed(1);
 
-/** Floor of one batch from the fleet's own parameters and the measured boot. */
+/** Floor of one batch from the fleet's own parameters and the measured boot: no drain ends before the detach reaches the LB. */
 function batchFloorMs(stack: Stack, drainMs: number, bootMs: number): number {
   const hc = stack.fleet.api.loadBalancers.get('sandbox-lb-0001')?.healthCheck;
   const faults = stack.fleet.api.faults;
   const rise = (hc?.healthy_threshold ?? 2) * (hc?.check_interval_seconds ?? 1) * 1000 + spreadMean(faults.attachPropagationMs ?? faults.propagationDelayMs);
-  return drainMs + bootMs + rise;
+  return Math.max(drainMs, spreadMean(faults.detachPropagationMs ?? faults.propagationDelayMs)) + bootMs + rise;
 }
 
 /** The seed script, faithfully: per droplet detach, copy, down, pull, up -d, attach, and on to the next at once. */
@@ -106,7 +110,8 @@ async function baseline(stack: Stack, release: string, drainMs: number): Promise
     timeline.push({ name: droplet.name, steps });
   }
   const wallMs = Date.now() - started;
-  await sleep(4000); // the last droplet's rise, and traffic after it
+  await fleetSettled(stack); // the last droplet's rise: requests failed before it count against the flow
+  await sleep(1000);
   const detachedMs = await watch.stop();
   const traffic = await load.stop();
   const bootMs = Object.fromEntries(Object.entries(upAt).map(([n, t]) => [n, (watch.firstAnswer[n] ?? NaN) - t]));
@@ -118,7 +123,7 @@ async function baseline(stack: Stack, release: string, drainMs: number): Promise
 }
 
 /** This project: the operator CLI's start, then the rollout's own step records. */
-async function project(stack: Stack, name: string, release: string, overrides: Record<string, unknown>): Promise<Scenario> {
+async function project(stack: Stack, name: string, release: string, overrides: Record<string, unknown>, control = false): Promise<Scenario> {
   const configPath = stack.fleet.writeConfig(overrides);
   const { plan } = loadEnvironment(configPath, 'production');
   const load = startLoad(`${stack.fleet.lb.url}/`, { concurrency: 4, intervalMs: 50 });
@@ -152,7 +157,7 @@ async function project(stack: Stack, name: string, release: string, overrides: R
   }));
   const batches = Math.ceil(view.droplets.length / plan.rollout.batchSize);
   return {
-    name, batches, ok, message, load: traffic, wallMs, beforeDetachMs: (watch.firstDetach() ?? started) - started,
+    name, control, batches, ok, message, load: traffic, wallMs, beforeDetachMs: (watch.firstDetach() ?? started) - started,
     detachedMs, bootMs, floorMs: batches * batchFloorMs(stack, plan.rollout.drainDelayMs, mean(Object.values(bootMs))), timeline,
   };
 }
@@ -186,7 +191,9 @@ async function main(): Promise<number> {
   const log = (line: string) => {
     if (!values.json) console.log(line);
   };
-  const stack = await startStack({ name: 'bench', subnet: 14, droplets: 4, log: (l) => log(`fleet: ${l}`) });
+  const profile = values.profile as LbProfileName;
+  if (!(profile in LB_PROFILES)) throw new Error(`--profile: one of ${Object.keys(LB_PROFILES).join(', ')}`);
+  const stack = await startStack({ name: 'bench', subnet: 14, droplets: 4, profile, seed: Number(values.seed), log: (l) => log(`fleet: ${l}`) });
   try {
     await stack.startWorker();
     Object.assign(process.env, stack.processEnv);
@@ -194,27 +201,29 @@ async function main(): Promise<number> {
     const { plan } = loadEnvironment(stack.fleet.writeConfig(), 'production');
     const drainMs = plan.rollout.drainDelayMs;
     const results: Scenario[] = [];
-    const settle = async () => {
-      // Every droplet attached and UP at HAProxy before the next flow starts.
-      for (let i = 0; i < 100; i++) {
-        const servers = await stack.fleet.lb.servers();
-        if (servers.every((sv) => sv.status === 'UP') && stack.fleet.attached().length === stack.fleet.hosts.length) return;
-        await sleep(200);
-      }
-      throw new Error('the fleet did not come back to all droplets UP between flows');
-    };
+    const settle = () => fleetSettled(stack);
     log('bench: baseline (old script flow) v1 → v2');
     results.push(await baseline(stack, 'v2', drainMs));
     await settle();
-    log('bench: this project, defaults (batch 1) v2 → v3');
-    results.push(await project(stack, 'this project, defaults (batch 1)', 'v3', {}));
+    const defaults = profile === 'demo' ? 'this project, defaults (batch 1)' : 'this project, observed (defaults, batch 1)';
+    log(`bench: ${defaults} v2 → v3`);
+    results.push(await project(stack, defaults, 'v3', {}));
     await settle();
-    log('bench: this project, batch 2 v3 → v4');
-    results.push(await project(stack, 'this project, batch 2', 'v4', { batchSize: 2 }));
+    if (profile === 'demo') {
+      log('bench: this project, batch 2 v3 → v4');
+      results.push(await project(stack, 'this project, batch 2', 'v4', { batchSize: 2 }));
+    } else {
+      log('bench: this project, timers (observe: false, batch 1) v3 → v4');
+      results.push(await project(stack, 'this project, timers (batch 1)', 'v4', { observe: false }, true));
+    }
 
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    const hc = LB_PROFILES[profile].healthCheck;
+    const faults = stack.fleet.api.faults;
     const header = `Machine: ${os.cpus().length} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}; commit ${commit()}; ` +
-      `${new Date().toISOString().slice(0, 10)}. Fleet: 4 droplets, app boot ${process.env.APP_BOOT_MS ?? 3000} ms, LB checks every 1 s, healthy after 2, propagation ${describeSpread(stack.fleet.api.faults.propagationDelayMs)}, drain ${s(drainMs)} s; load 4 clients, one request each per 50 ms.`;
+      `${new Date().toISOString().slice(0, 10)}. Fleet: 4 droplets, app boot ${process.env.APP_BOOT_MS ?? 3000} ms; LB profile ${profile}: checks every ${hc.check_interval_seconds} s, ` +
+      `healthy after ${hc.healthy_threshold}, propagation ${describeSpread(faults.detachPropagationMs ?? faults.propagationDelayMs)} (detach) and ${describeSpread(faults.attachPropagationMs ?? faults.propagationDelayMs)} (attach), ` +
+      `busy ${describeSpread(faults.busyWindowMs)}, seed ${values.seed}; drain ${s(drainMs)} s; load 4 clients, one request each per 50 ms.`;
     const md = `${header}\n\n${table(results, drainMs)}`;
     if (values.json) console.log(JSON.stringify({ header, results: results.map(({ timeline: _t, load, ...r }) => ({ ...r, requests: load.requests, failed: load.failedRequests, firstErrors: load.firstErrors })) }));
     else console.log(`\n${md}\n`);
@@ -233,8 +242,9 @@ async function main(): Promise<number> {
     }
     if (values.write) {
       const file = path.join(ROOT, 'BENCHMARKS.md');
-      const begin = '<!-- floor-bench:begin (npm run bench -- --write) -->';
-      const end = '<!-- floor-bench:end -->';
+      // The demo's markers predate profiles; every other profile has its own section.
+      const begin = profile === 'demo' ? '<!-- floor-bench:begin (npm run bench -- --write) -->' : `<!-- floor-bench:begin ${profile} (npm run bench -- --profile ${profile} --write) -->`;
+      const end = profile === 'demo' ? '<!-- floor-bench:end -->' : `<!-- floor-bench:end ${profile} -->`;
       const text = readFileSync(file, 'utf8');
       const section = `${begin}\n${md}\n${end}`;
       const at = text.indexOf(begin);
@@ -242,8 +252,10 @@ async function main(): Promise<number> {
       log(`BENCHMARKS.md updated`);
     }
     const baselineFailed = results[0].load.failedRequests > 0;
-    const projectClean = results.slice(1).every((r) => r.ok && r.load.failedRequests === 0);
-    log(`targets: this project 0 failed requests in every run: ${projectClean ? 'yes' : 'NO'}; baseline more than 0: ${baselineFailed ? 'yes' : 'no'}`);
+    const projectClean = results.slice(1).filter((r) => !r.control).every((r) => r.ok && r.load.failedRequests === 0);
+    const control = results.find((r) => r.control);
+    log(`targets: this project 0 failed requests in every run${control ? ' but the control' : ''}: ${projectClean ? 'yes' : 'NO'}; baseline more than 0: ${baselineFailed ? 'yes' : 'no'}` +
+      (control ? `; the control (timers): ${control.load.failedRequests} failed` : ''));
     return projectClean ? 0 : 1;
   } finally {
     await stack.stop();

@@ -15,7 +15,7 @@ import { LB_PROFILES, type LbProfileName } from '../sandbox/fleet';
 import { startLoad } from '../sandbox/load';
 import { startStack, type Stack } from '../sandbox/stack';
 import { describeSpread, type Spread } from '../sandbox/fake-digitalocean';
-import { watchFleet } from './fleet-watch';
+import { fleetSettled, watchFleet } from './fleet-watch';
 
 const { values } = parseArgs({ options: {
   profile: { type: 'string', default: 'do-min' }, seeds: { type: 'string', default: '3' }, 'first-seed': { type: 'string', default: '1' },
@@ -73,16 +73,6 @@ async function rollout(stack: Stack, seed: number, flow: SoakRow['flow'], releas
   };
 }
 
-/** Every droplet attached and UP before the next rollout starts. */
-async function settled(stack: Stack): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const servers = await stack.fleet.lb.servers();
-    if (servers.every((sv) => sv.status.startsWith('UP')) && stack.fleet.attached().length === stack.fleet.hosts.length) return;
-    await sleep(200);
-  }
-  throw new Error('the fleet did not come back to every droplet UP between rollouts');
-}
-
 export function renderSoak(rows: SoakRow[]): string {
   const lines = ['| seed | flow | failed / requests | wall time | out of the LB per droplet (mean, max) | watched steps observed / at maximum | propagation drawn (ms) |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of rows) {
@@ -110,7 +100,7 @@ async function main(): Promise<number> {
     let next = 0;
     for (let seed = first; seed < first + seeds; seed++) {
       for (const flow of values['no-control'] ? ['observed' as const] : ['observed' as const, 'timers' as const]) {
-        await settled(stack);
+        await fleetSettled(stack); // every droplet attached and UP before the next rollout
         const row = await rollout(stack, seed, flow, releases[next++ % 2]);
         rows.push(row);
         console.log(`soak: seed ${seed} ${flow}: ${row.failed} failed of ${row.requests}, ${s(row.wallMs)} s${row.ok ? '' : ' (rollout failed)'}`);

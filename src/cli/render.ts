@@ -1,5 +1,5 @@
 // Human-readable text for plans, progress and status. Pure: strings in, strings out.
-import type { PreviousRelease, EnvironmentPlan, Fleet } from '../types';
+import type { PreviousRelease, EnvironmentPlan, Fleet, StepRecord } from '../types';
 import type { DropletStatus, RolloutStatus } from '../rollout-status';
 import { describeSettle, formatMs, planBatches, releaseLabel, retryWindowMs } from '../rollout-plan';
 import { clock, releaseCommandLines, statusHeadline } from '../status-text';
@@ -43,12 +43,22 @@ function observeLine(plan: EnvironmentPlan): string {
   return '  guessed        drain and settle are timers: set loadBalancer.observe (the LB\'s address, where answers name the droplet and release) to watch them instead';
 }
 
+/** How a drain or settle watched through the LB ended: "drain observed in 1.8s", "settle at its maximum (1m30s)". */
+export function watchedStepText(st: StepRecord): string | undefined {
+  if (!st.how || st.endedAt === undefined) return undefined;
+  const took = formatMs(st.endedAt - st.startedAt);
+  return st.how === 'observed' ? `${st.step} observed in ${took}` : `${st.step} at its maximum (${took})`;
+}
+
 function dropletLine(d: DropletStatus, now: number): string {
   const step = d.step ? ` ${d.step} for ${formatMs(Math.max(0, now - (d.stepStartedAt ?? now)))}` : '';
   const rel = d.release ? ` → ${d.release}` : '';
+  // The latest drain and settle only: a droplet that was rolled back shows how its way back ended.
+  const watched = (['drain', 'settle'] as const).map((name) => [...d.steps].reverse().find((st) => st.step === name && st.how)).flatMap((st) => (st ? [watchedStepText(st)] : []));
+  const how = watched.length ? `; ${watched.join(', ')}` : '';
   const err = d.error && d.state !== 'deployed' ? `  (${d.error})` : '';
   const note = d.note ? `  (${d.note})` : '';
-  return `  ${d.name.padEnd(14)} ${d.state.padEnd(15)}${rel}${step}${err}${note}`;
+  return `  ${d.name.padEnd(14)} ${d.state.padEnd(15)}${rel}${step}${how}${err}${note}`;
 }
 
 export function renderStatus(s: RolloutStatus, now: number): string {
@@ -71,7 +81,9 @@ export function progressLines(prev: RolloutStatus | undefined, next: RolloutStat
     for (const st of d.steps.slice(seen)) out.push(`${clock(st.startedAt)} ${d.name} ${st.step}`);
     for (const st of d.steps) {
       const was = before?.steps.find((x) => x.step === st.step && x.startedAt === st.startedAt);
-      if (st.endedAt !== undefined && was?.endedAt === undefined && st.ok === false) out.push(`${clock(st.endedAt)} ${d.name} ${st.step} FAILED: ${st.error ?? ''}`);
+      if (st.endedAt === undefined || was?.endedAt !== undefined) continue;
+      if (st.ok === false) out.push(`${clock(st.endedAt)} ${d.name} ${st.step} FAILED: ${st.error ?? ''}`);
+      else if (st.how) out.push(`${clock(st.endedAt)} ${d.name} ${watchedStepText(st)}${st.detail ? `: ${st.detail}` : ''}`);
     }
     if (before && before.state !== d.state) out.push(`${t} ${d.name} ${d.state}${d.error && d.state !== 'deployed' ? `: ${d.error}` : ''}${d.note ? ` (${d.note})` : ''}`);
   }

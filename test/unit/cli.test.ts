@@ -270,3 +270,19 @@ test('piped progress of a large fleet names the batch count (the status lists on
   } as unknown as RolloutStatus;
   assert.match(progressLines(undefined, status)[0], /rollout deploying batch 50 of 100$/);
 });
+
+test('status and piped progress say how each watched drain and settle ended, observed or at its maximum', () => {
+  const t = Date.UTC(2026, 11, 8, 3, 0, 0);
+  const droplet = (steps: RolloutStatus['droplets'][number]['steps']) => ({ name: 'web-1', id: 1, batch: 0, state: 'deployed', release: 'v2', steps });
+  const drain = { step: 'drain', startedAt: t, endedAt: t + 1_800, ok: true, how: 'observed', detail: 'no answer from web-1 in 31 requests' } as const;
+  const settle = { step: 'settle', startedAt: t + 9_000, endedAt: t + 99_000, ok: true, how: 'maximum', detail: 'answered as v2 1 of 2 times' } as const;
+  const status = (steps: RolloutStatus['droplets'][number]['steps']) => ({
+    app: 'shop', env: 'production', release: 'v2', phase: 'deploying', paused: false, abortRequested: false, startedAt: t,
+    batches: [], currentBatch: 0, settleDelayMs: 0, warnings: [], needsAttention: [], droplets: [droplet(steps)],
+  }) as unknown as RolloutStatus;
+  const line = renderStatus(status([drain, settle]), t + 100_000).split('\n').find((l) => l.includes('web-1'));
+  assert.match(line ?? '', /drain observed in 1\.8s, settle at its maximum \(1m30s\)/);
+  const progress = progressLines(status([{ ...drain, endedAt: undefined }]), status([drain, { ...settle, endedAt: undefined }]));
+  assert.ok(progress.some((l) => /web-1 drain observed in 1\.8s: no answer from web-1 in 31 requests$/.test(l)), progress.join('\n'));
+  assert.equal(renderStatus(status([{ step: 'drain', startedAt: t, endedAt: t + 2_000, ok: true }]), t + 3_000).includes('observed'), false, 'a timed drain claims nothing');
+});
