@@ -46,8 +46,8 @@ export interface SoakRow {
   propagationMs: number[];
 }
 
-/** One rollout of `release` under load, with the fleet's LB drawing its delays from `seed`. */
-async function rollout(stack: Stack, seed: number, flow: SoakRow['flow'], release: string): Promise<SoakRow> {
+/** One rollout of `release` under load, with the fleet's LB drawing its delays from `seed` (the suite runs it too). */
+export async function soakRollout(stack: Stack, seed: number, flow: SoakRow['flow'], release: string): Promise<SoakRow> {
   const api = stack.fleet.api;
   api.reseed(seed);
   const before = api.propagations.length;
@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     for (let seed = first; seed < first + seeds; seed++) {
       for (const flow of values['no-control'] ? ['observed' as const] : ['observed' as const, 'timers' as const]) {
         await fleetSettled(stack); // every droplet attached and UP before the next rollout
-        const row = await rollout(stack, seed, flow, releases[next++ % 2]);
+        const row = await soakRollout(stack, seed, flow, releases[next++ % 2]);
         rows.push(row);
         console.log(`soak: seed ${seed} ${flow}: ${row.failed} failed of ${row.requests}, ${s(row.wallMs)} s${row.ok ? '' : ' (rollout failed)'}`);
       }
