@@ -25,6 +25,7 @@ const { values } = parseArgs({ options: {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const s = (ms: number) => (ms / 1000).toFixed(1);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 function spreadOf(text: string): Spread {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
@@ -43,6 +44,8 @@ export interface SoakRow {
   /** Watched steps: how many ended observed, how many at their maximum. */
   observed: number;
   maximum: number;
+  /** Requests the watches sent through the LB, per droplet (drain and settle together). */
+  watchRequests: number[];
   propagationMs: number[];
 }
 
@@ -69,16 +72,16 @@ export async function soakRollout(stack: Stack, seed: number, flow: SoakRow['flo
   return {
     seed, flow, ok, requests: traffic.requests, failed: traffic.failedRequests, wallMs, detachedMs: Object.values(detached),
     observed: watched.filter((st) => st.how === 'observed').length, maximum: watched.filter((st) => st.how === 'maximum').length,
+    watchRequests: view.droplets.map((d) => d.steps.reduce((sum, st) => sum + (st.requests ?? 0), 0)),
     propagationMs: api.propagations.slice(before).map((p) => p.delayMs),
   };
 }
 
 export function renderSoak(rows: SoakRow[]): string {
-  const lines = ['| seed | flow | failed / requests | wall time | out of the LB per droplet (mean, max) | watched steps observed / at maximum | propagation drawn (ms) |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const lines = ['| seed | flow | failed / requests | wall time | out of the LB per droplet (mean, max) | watched steps observed / at maximum | watch requests per droplet (mean, max) | propagation drawn (ms) |', '| --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of rows) {
-    const mean = r.detachedMs.reduce((a, b) => a + b, 0) / Math.max(1, r.detachedMs.length);
-    lines.push(`| ${r.seed} | ${r.flow}${r.ok ? '' : ' (rollout failed)'} | ${r.failed} / ${r.requests} | ${s(r.wallMs)} s | ${s(mean)} s, ${s(Math.max(0, ...r.detachedMs))} s | ` +
-      `${r.flow === 'observed' ? `${r.observed} / ${r.maximum}` : '–'} | ${r.propagationMs.join(', ')} |`);
+    lines.push(`| ${r.seed} | ${r.flow}${r.ok ? '' : ' (rollout failed)'} | ${r.failed} / ${r.requests} | ${s(r.wallMs)} s | ${s(mean(r.detachedMs))} s, ${s(Math.max(0, ...r.detachedMs))} s | ` +
+      `${r.flow === 'observed' ? `${r.observed} / ${r.maximum} | ${Math.round(mean(r.watchRequests))}, ${Math.max(0, ...r.watchRequests)}` : '– | –'} | ${r.propagationMs.join(', ')} |`);
   }
   return lines.join('\n');
 }

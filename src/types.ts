@@ -187,6 +187,8 @@ export interface StepRecord {
   how?: 'observed' | 'maximum';
   /** What the observation saw (how many answers, from whom). */
   detail?: string;
+  /** Requests the watch sent through the load balancer: what observing cost. */
+  requests?: number;
 }
 
 export type DropletMode = 'deploy' | 'rollback';

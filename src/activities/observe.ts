@@ -91,18 +91,18 @@ export async function observeThroughLb(input: ObserveInput, request: (spec: Obse
     if (input.until === 'drained') {
       quiet = mine ? 0 : quiet + 1;
       if (quiet >= quietNeeded) {
-        return { observed: true, elapsedMs: elapsed(), requests, fromDroplet, detail: `out of rotation: ${quiet} answers in a row from other droplets` };
+        return { observed: true, elapsedMs: elapsed(), requests, fromDroplet, detail: `out of rotation: ${quiet} answers in a row from other droplets (${requests} requests)` };
       }
     } else if (mine && (input.release === null || input.release === undefined || answer.release === input.release)) {
       servings++;
       if (servings >= input.observe.servings) {
-        return { observed: true, elapsedMs: elapsed(), requests, fromDroplet, detail: `in rotation: answered ${servings}× through the load balancer${input.release ? ` as ${input.release}` : ''}` };
+        return { observed: true, elapsedMs: elapsed(), requests, fromDroplet, detail: `in rotation: answered ${servings}× through the load balancer${input.release ? ` as ${input.release}` : ''} (${requests} requests)` };
       }
     }
     await sleep(OBSERVE_PACE_MS, undefined, { signal }).catch(() => undefined);
   }
   const what = input.until === 'drained' ? `still answering ${quiet < quietNeeded ? `(${quiet} of ${quietNeeded} quiet answers)` : ''}` : `not yet answering${input.release ? ` as ${input.release}` : ''} (${servings} of ${input.observe.servings})`;
-  return { observed: false, elapsedMs: elapsed(), requests, fromDroplet, detail: `${what.trim()} after the maximum ${Math.round(input.maxMs / 1000)}s: went on as a timer would` };
+  return { observed: false, elapsedMs: elapsed(), requests, fromDroplet, detail: `${what.trim()} after the maximum ${Math.round(input.maxMs / 1000)}s: went on as a timer would (${requests} requests)` };
 }
 
 export function observeActivities() {

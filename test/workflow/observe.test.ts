@@ -30,6 +30,7 @@ test('with loadBalancer.observe, drain and settle are watched through the LB, an
     const steps = result?.droplets[0].steps ?? [];
     assert.deepEqual(steps.filter((s) => s.how).map((s) => [s.step, s.how]), [['drain', 'observed'], ['settle', 'observed']]);
     assert.match(steps.find((s) => s.step === 'settle')?.detail ?? '', /settled, observed/);
+    assert.deepEqual(steps.filter((s) => s.how).map((s) => s.requests), [3, 3], 'each watched step records what it cost in requests through the LB');
   });
   for (const d of ['web-1', 'web-2', 'web-3']) {
     const calls = callsFor(fake, d);

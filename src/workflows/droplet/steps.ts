@@ -84,7 +84,7 @@ export class StepRunner {
       const result = await fn();
       Object.assign(record, { endedAt: Date.now(), ok: true });
       // A drain or settle watched through the LB says which way it ended.
-      if (isObservation(result)) Object.assign(record, { how: result.observed ? 'observed' : 'maximum', detail: result.detail });
+      if (isObservation(result)) Object.assign(record, { how: result.observed ? 'observed' : 'maximum', detail: result.detail, requests: result.requests });
       if (this.versions.signalEachStepEnd) await CancellationScope.nonCancellable(() => this.notify({ step: stepName, phase: 'finished' }));
       return result;
     } catch (err) {
