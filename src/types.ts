@@ -218,6 +218,8 @@ export interface DropletDeployInput {
   steps: RolloutPolicy['steps'];
   /** Drain and settle observed through the LB (droplets in rotation besides this one size the quiet run). */
   observe?: ObserveSpec & { inRotation: number };
+  /** Droplets in its batch: their detaches (and attaches ready together) share one LB change. */
+  together?: number;
 }
 
 export type DropletOutcome = 'deployed' | 'rolled-back' | 'restored' | 'needs-attention';

@@ -1,21 +1,27 @@
-// Load balancer membership changes. Both are idempotent: the adapter re-reads membership first.
+// Load balancer membership changes. Both are idempotent: the adapter re-reads membership first. The droplets of a
+// batch that ask together share one read and one change (membership.ts).
 import type { ActivityDeps, ApiAccess } from './deps';
 import { withHeartbeat } from './deps';
+import { MembershipChanges, type MembershipDirection } from './membership';
 import type { DropletTarget, LoadBalancerInfo } from '../types';
 
 export interface MembershipInput {
   access: ApiAccess;
   loadBalancer: LoadBalancerInfo;
   droplet: DropletTarget;
+  /** Droplets of its batch moving the same way at about the same time (1, or absent: on its own). */
+  together?: number;
 }
 
-export function loadBalancerActivities(deps: ActivityDeps) {
+export function loadBalancerActivities(deps: ActivityDeps, changes = new MembershipChanges()) {
+  const change = ({ access, loadBalancer, droplet, together }: MembershipInput, direction: MembershipDirection) =>
+    withHeartbeat(() => changes.change(deps.digitalOcean(access), `${access.apiUrl ?? ''}|${access.secrets.tokenEnv}|${loadBalancer.id}`, loadBalancer, direction, droplet.id, together));
   return {
-    async detachDroplet({ access, loadBalancer, droplet }: MembershipInput): Promise<void> {
-      await withHeartbeat(() => deps.digitalOcean(access).detachDroplets(loadBalancer, [droplet.id]));
+    async detachDroplet(input: MembershipInput): Promise<void> {
+      await change(input, 'detach');
     },
-    async attachDroplet({ access, loadBalancer, droplet }: MembershipInput): Promise<void> {
-      await withHeartbeat(() => deps.digitalOcean(access).attachDroplets(loadBalancer, [droplet.id]));
+    async attachDroplet(input: MembershipInput): Promise<void> {
+      await change(input, 'attach');
     },
   };
 }

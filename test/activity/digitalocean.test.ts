@@ -6,6 +6,8 @@ import { createDigitalOcean } from '../../src/digitalocean/dots-adapter';
 import { DigitalOceanError, retryAfter, toDigitalOceanError } from '../../src/digitalocean/errors';
 import { toFailure } from '../../src/activities/deps';
 import { FakeDigitalOcean } from '../../sandbox/fake-digitalocean';
+import { loadBalancerActivities } from '../../src/activities/load-balancer';
+import type { ActivityDeps } from '../../src/activities/deps';
 
 const TOKEN = 'dop_v1_test_token';
 const HC = { protocol: 'http', port: 80, path: '/healthcheck', check_interval_seconds: 3, response_timeout_seconds: 2, healthy_threshold: 2, unhealthy_threshold: 2 };
@@ -45,6 +47,22 @@ describe('load balancer membership', () => {
       { method: 'POST', path: '/v2/load_balancers/lb-ids/droplets', body: { droplet_ids: [2] } },
     ]);
     assert.ok(!fake.requests.some((r) => r.method === 'DELETE' && r.path === '/v2/load_balancers/lb-ids'), 'never DELETE the load balancer itself');
+  });
+
+  test('a batch of three leaving and returning together costs one read and one change each way, not three of each', async () => {
+    const lb = await api().getLoadBalancer({ id: 'lb-ids' });
+    const acts = loadBalancerActivities({ digitalOcean: () => api() } as unknown as ActivityDeps);
+    const access = { apiUrl, secrets: { tokenEnv: 'DIGITALOCEAN_TOKEN', sshKeyEnv: 'DEPLOY_SSH_KEY' } };
+    const batch = [1, 2, 3].map((id) => ({ access, loadBalancer: lb, droplet: { id, name: `web-${id}`, address: `127.0.1.${id}` }, together: 3 }));
+    fake.requests.length = 0;
+    await Promise.all(batch.map((input) => acts.detachDroplet(input)));
+    assert.deepEqual(fake.loadBalancers.get('lb-ids')?.dropletIds, []);
+    await Promise.all(batch.map((input) => acts.attachDroplet(input)));
+    assert.deepEqual(fake.loadBalancers.get('lb-ids')?.dropletIds, [1, 2, 3]);
+    assert.deepEqual(fake.requests.map((r) => `${r.method} ${r.path}${r.body ? ` ${JSON.stringify(r.body)}` : ''}`), [
+      'GET /v2/load_balancers/lb-ids', 'DELETE /v2/load_balancers/lb-ids/droplets {"droplet_ids":[1,2,3]}',
+      'GET /v2/load_balancers/lb-ids', 'POST /v2/load_balancers/lb-ids/droplets {"droplet_ids":[1,2,3]}',
+    ]);
   });
 
   test('a tag-targeted load balancer is changed by untagging and re-tagging the droplet', async () => {

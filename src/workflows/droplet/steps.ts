@@ -120,7 +120,7 @@ export class DropletActions {
     const { droplet, loadBalancer } = input;
     this.name = droplet.name;
     this.remoteInput = { droplet, remote: input.remote, secrets: input.secrets };
-    this.lbInput = loadBalancer ? { access: { apiUrl: input.apiUrl, secrets: input.secrets }, loadBalancer, droplet } : undefined;
+    this.lbInput = loadBalancer ? { access: { apiUrl: input.apiUrl, secrets: input.secrets }, loadBalancer, droplet, ...(input.together ? { together: input.together } : {}) } : undefined;
   }
 
   get hasLoadBalancer(): boolean {

@@ -62,20 +62,21 @@ function publishSmall(run: RolloutRun): void {
   if (run.book.fleetSize <= DETAIL_LIMIT) run.publish();
 }
 
-function childInput(run: RolloutRun, index: number, mode: DropletMode, target: string, restoreTo?: PreviousRelease): DropletDeployInput {
+function childInput(run: RolloutRun, index: number, mode: DropletMode, target: string, restoreTo: PreviousRelease | undefined, together: number): DropletDeployInput {
   const { input: { plan }, carry } = run;
   return {
     rolloutId: run.rolloutId, app: plan.app, env: plan.env, mode, droplet: dropletAt(carry.fleet, index), loadBalancer: carry.loadBalancer, release: target,
     releaseId: carry.releaseId, restoreTo, filesDigest: carry.filesDigest, apiUrl: plan.apiUrl, secrets: plan.secrets, drainDelayMs: plan.rollout.drainDelayMs,
     settleDelayMs: carry.settleDelayMs, remote: plan.remote, healthCheck: plan.healthCheck, steps: plan.rollout.steps,
     ...(carry.staged ? { staged: true } : {}),
+    ...(together > 1 ? { together } : {}),
     // Watched through the LB: the droplets in rotation besides this one are the fleet less its batch and those left detached.
     ...(plan.observe ? { observe: { ...plan.observe, inRotation: Math.max(0, carry.fleet.ids.length - run.book.batchSize - carry.needsAttention.length) } } : {}),
   };
 }
 
 /** Run one droplet's child workflow; its outcome goes to the book, never thrown past here. */
-async function runChild(run: RolloutRun, index: number, mode: DropletMode, target: string, restoreTo?: PreviousRelease): Promise<boolean> {
+async function runChild(run: RolloutRun, index: number, mode: DropletMode, target: string, restoreTo?: PreviousRelease, together = 1): Promise<boolean> {
   const { book, input: { plan } } = run;
   const name = run.carry.fleet.names[index];
   book.started(index, mode, target, Date.now());
@@ -83,7 +84,7 @@ async function runChild(run: RolloutRun, index: number, mode: DropletMode, targe
   try {
     const result = await executeChild(deployDropletWorkflow, {
       workflowId: dropletWorkflowId(run.rolloutId, name, mode),
-      args: [childInput(run, index, mode, target, restoreTo)],
+      args: [childInput(run, index, mode, target, restoreTo, together)],
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       // Children carry the rollout's search attributes (with their own release) when the rollout has them.
@@ -219,9 +220,9 @@ async function batch(run: RolloutRun, indices: number[]): Promise<number[]> {
       book.endedAs(i, { state: 'skipped', note: `${run.carry.fleet.names[i]} already runs the release to go back to` });
       return true;
     }
-    return runChild(run, i, 'rollback', releaseLabel(target), target);
+    return runChild(run, i, 'rollback', releaseLabel(target), target, indices.length);
   };
-  const outcomes = await abortable(run, () => Promise.all(indices.map((i) => (rollback ? rollBackOne(i) : runChild(run, i, 'deploy', release)))));
+  const outcomes = await abortable(run, () => Promise.all(indices.map((i) => (rollback ? rollBackOne(i) : runChild(run, i, 'deploy', release, undefined, indices.length)))));
   return indices.filter((_, k) => !outcomes[k]);
 }
 

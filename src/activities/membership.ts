@@ -1,0 +1,91 @@
+// One load-balancer membership change at a time per LB, made for every droplet that asked in the meantime.
+//
+// Why on the worker, not in a workflow: every droplet keeps its own detach and attach activity (its step, its
+// retries, its timeout, its cancellation), and the history holds nothing new. The activities of a batch land on
+// the worker within milliseconds of each other (or within a batch's worth of workflow tasks), so a short gather
+// turns a batch's detaches into one read and one change; asks that arrive while a change is in flight (or the LB is
+// busy after it) wait and go in the next one. A batch spread over several workers makes one change per worker:
+// more calls, never a wrong one, since each change re-reads the LB and applies only the difference.
+import type { DigitalOceanPort } from '../digitalocean/port';
+import type { LoadBalancerInfo } from '../types';
+
+export type MembershipDirection = 'attach' | 'detach';
+
+/** Longest a first ask waits for the rest of its batch before the change is made without them. */
+export const GATHER_MS = 250;
+
+interface Ask {
+  direction: MembershipDirection;
+  dropletId: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** The changes one LB is waiting for, and the loop that makes them one call per direction. */
+class LbMembership {
+  private readonly asks: Ask[] = [];
+  private running = false;
+  /** Asks that arrived, per direction, since the last change: a full batch goes without waiting. */
+  private expected = 0;
+
+  constructor(private readonly lb: LoadBalancerInfo, private readonly gatherMs: number) {}
+
+  ask(port: DigitalOceanPort, direction: MembershipDirection, dropletId: number, together: number): Promise<void> {
+    this.expected = Math.max(this.expected, together);
+    const done = new Promise<void>((resolve, reject) => this.asks.push({ direction, dropletId, resolve, reject }));
+    if (!this.running) void this.run(port);
+    return done;
+  }
+
+  private async run(port: DigitalOceanPort): Promise<void> {
+    this.running = true;
+    try {
+      await this.gather();
+      while (this.asks.length) {
+        // The oldest ask's direction goes first; its companions in that direction go with it.
+        const direction = this.asks[0].direction;
+        const round = this.asks.filter((a) => a.direction === direction);
+        this.asks.splice(0, this.asks.length, ...this.asks.filter((a) => a.direction !== direction));
+        this.expected = 0;
+        const ids = [...new Set(round.map((a) => a.dropletId))];
+        try {
+          await (direction === 'detach' ? port.detachDroplets(this.lb, ids) : port.attachDroplets(this.lb, ids));
+          for (const a of round) a.resolve();
+        } catch (err) {
+          for (const a of round) a.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Until every droplet of the batch has asked in the first ask's direction, or the gather time is over. */
+  private async gather(): Promise<void> {
+    const until = Date.now() + this.gatherMs;
+    const direction = this.asks[0]?.direction;
+    while (Date.now() < until && this.asks.filter((a) => a.direction === direction).length < this.expected) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** Every LB this worker changes, by API and LB ID. */
+export class MembershipChanges {
+  private readonly lbs = new Map<string, LbMembership>();
+
+  constructor(private readonly gatherMs = GATHER_MS) {}
+
+  /**
+   * Resolves once a change including `dropletId` has been made (or the LB already had it as asked); rejects with
+   * that change's error. `together`: how many droplets of its batch are expected to ask the same way.
+   */
+  change(port: DigitalOceanPort, key: string, lb: LoadBalancerInfo, direction: MembershipDirection, dropletId: number, together = 1): Promise<void> {
+    let membership = this.lbs.get(key);
+    if (!membership) {
+      membership = new LbMembership(lb, this.gatherMs);
+      this.lbs.set(key, membership);
+    }
+    return membership.ask(port, direction, dropletId, together);
+  }
+}
