@@ -41,11 +41,15 @@ describe('rolling deploys', () => {
     assert.match(meta.currentDetails, /^web-4 +deployed +\d\d:\d\d:\d\d +v1 → v2$/m);
   });
 
-  test('v2 → v3 in batches of 2', async () => {
+  test('v2 → v3 in batches of 2: each batch leaves the LB in one change', async () => {
+    const before = stack.fleet.api.requests.length;
     const r = await rollout(stack, 'v3', { minAttached: 2 }, 2);
     const { result, traffic, status } = await r.finish();
     assert.equal(result?.status, 'succeeded', result?.message);
     assert.deepEqual(status.batches, [['web-1', 'web-2'], ['web-3', 'web-4']]);
+    // Both droplets of a batch start their detach together: one change for the two (their attaches may be two).
+    const detaches = stack.fleet.api.requests.slice(before).filter((q) => q.method === 'DELETE' && q.status < 300).map((q) => (q.body as { droplet_ids: number[] }).droplet_ids);
+    assert.deepEqual(detaches.map((ids) => ids.length), [2, 2], `detach calls: ${JSON.stringify(detaches)}`);
     assertNoFailedRequests(traffic);
     await assertFleet(stack, all('v3'));
   });
