@@ -3,10 +3,13 @@
 import { createApiClient } from 'dots-wrapper';
 import type { DigitalOceanPort } from './port';
 import { DigitalOceanError, toDigitalOceanError } from './errors';
+import { quotaGauge, type QuotaReading } from './quota';
 import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef } from '../types';
 
 export const DEFAULT_API_URL = 'https://api.digitalocean.com/v2';
 const PAGE_SIZE = 200; // the API's maximum; the default of 20 would multiply requests
+/** A spent quota waits inside the call up to this long; longer, the call fails retryable with the wait as its delay. */
+const QUOTA_WAIT_IN_CALL_MS = 20_000;
 
 interface ApiDroplet {
   id: number;
@@ -35,15 +38,31 @@ interface Paged {
   links?: { pages?: { next?: string } };
 }
 
-export function createDigitalOcean(options: { token: string; tokenEnv?: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort {
+export function createDigitalOcean(options: { token: string; tokenEnv?: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort & { quota(): QuotaReading | undefined } {
   const endpoint = options.apiUrl ?? DEFAULT_API_URL; // named in "not found" errors: which API was asked
   const api = createApiClient({ token: options.token, endpoint, requestTimeoutInMs: options.requestTimeoutMs ?? 15_000 });
 
-  async function call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+  const quota = quotaGauge(endpoint, options.token);
+
+  async function call<T>(what: string, fn: () => Promise<{ data: T; headers?: object }>): Promise<T> {
+    // Never into a spent quota: wait for its reset (or a 429's retry-after), here when short, else by the retry policy.
+    const wait = quota.waitMs(Date.now());
+    if (wait > QUOTA_WAIT_IN_CALL_MS) {
+      const r = quota.reading;
+      const why = r && r.remaining <= 0 ? `the token's hourly quota is spent (0 of ${r.limit} left)` : 'DigitalOcean asked to wait (429, retry-after)';
+      throw new DigitalOceanError(`${what}: not sent: ${why} until ${new Date(Date.now() + wait).toISOString().slice(11, 19)} UTC`,
+        { kind: 'rate-limited', retryable: true, retryAfterMs: wait });
+    }
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    quota.sending();
     try {
-      return (await fn()).data;
+      const res = await fn();
+      quota.note(res.headers as Record<string, unknown> | undefined, Date.now());
+      return res.data;
     } catch (err) {
-      throw toDigitalOceanError(err, what, Date.now, options.tokenEnv);
+      const failure = toDigitalOceanError(err, what, Date.now, options.tokenEnv);
+      quota.note((err as { response?: { headers?: Record<string, unknown> } }).response?.headers, Date.now(), failure.kind === 'rate-limited' ? failure.retryAfterMs : undefined);
+      throw failure;
     }
   }
 
@@ -71,6 +90,8 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
   }
 
   return {
+    quota: () => quota.reading,
+
     async listDroplets(selector: DropletSelector, addressType) {
       let droplets: ApiDroplet[];
       if ('tag' in selector) {

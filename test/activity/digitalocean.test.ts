@@ -196,6 +196,39 @@ describe('errors', () => {
     assert.match(err.message, /unreachable \(ECONNREFUSED\)/);
   });
 
+  test('a spent hour: the next request is not sent; it fails retryable with the wait until the quota resets', async () => {
+    const own = new FakeDigitalOcean(TOKEN, { quota: { perHour: 5, perMinute: 100 } });
+    own.addLoadBalancer({ id: 'lb-q', name: 'q-lb', ip: '127.0.0.102', status: 'active', dropletIds: [], healthCheck: HC });
+    const port = createDigitalOcean({ token: TOKEN, apiUrl: await own.listen() });
+    try {
+      for (let i = 0; i < 5; i++) await port.getLoadBalancer({ id: 'lb-q' });
+      assert.deepEqual(port.quota(), { ...port.quota(), limit: 5, remaining: 0 });
+      const err = await port.getLoadBalancer({ id: 'lb-q' }).catch((e: DigitalOceanError) => e);
+      assert.ok(err instanceof DigitalOceanError);
+      assert.equal(err.kind, 'rate-limited');
+      assert.equal(err.retryable, true);
+      assert.match(err.message, /not sent: the token's hourly quota is spent \(0 of 5 left\) until \d\d:\d\d:\d\d UTC/);
+      assert.ok((err.retryAfterMs ?? 0) > 3_500_000, `waits for the oldest request to age out (${err.retryAfterMs} ms)`);
+      assert.deepEqual(own.requests.map((r) => r.status), [200, 200, 200, 200, 200], 'nothing sent into the spent quota: no 429');
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('a minute\'s 429: every request after it waits its retry-after instead of drawing another 429', async () => {
+    const own = new FakeDigitalOcean(TOKEN, { quota: { perHour: 100, perMinute: 2 } });
+    own.addLoadBalancer({ id: 'lb-q', name: 'q-lb', ip: '127.0.0.102', status: 'active', dropletIds: [], healthCheck: HC });
+    const port = createDigitalOcean({ token: TOKEN, apiUrl: await own.listen() });
+    try {
+      const outcomes: string[] = [];
+      for (let i = 0; i < 4; i++) outcomes.push(await port.getLoadBalancer({ id: 'lb-q' }).then(() => 'ok', (e: DigitalOceanError) => e.message.replace(/\(.*/, '').trim()));
+      assert.deepEqual(outcomes, ['ok', 'ok', 'get load balancer lb-q: rate limited', 'get load balancer lb-q: not sent: DigitalOcean asked to wait']);
+      assert.deepEqual(own.requests.map((r) => r.status), [200, 200, 429], 'one 429, then nothing until retry-after');
+    } finally {
+      await own.close();
+    }
+  });
+
   test('ratelimit-reset (epoch seconds) is used when retry-after is absent', () => {
     const now = () => 1_000_000_000_000;
     assert.equal(retryAfter(undefined, String(1_000_000_030), now), 30_000);
