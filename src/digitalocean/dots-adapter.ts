@@ -89,6 +89,17 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
     return toLoadBalancerInfo((data as unknown as { load_balancer: ApiLoadBalancer }).load_balancer);
   }
 
+  /**
+   * A tag-targeted LB's members are the droplets carrying its tag: the tag call itself is the membership change,
+   * and it is idempotent, so it is sent without reading first. The LB's own list lags behind the tags (it is
+   * computed), so it is never the judge of what a tag call did.
+   */
+  async function tagMembers(tag: string, ids: number[], direction: 'attach' | 'detach'): Promise<void> {
+    const resources = ids.map((id) => ({ resource_id: String(id), resource_type: 'droplet' as const }));
+    if (direction === 'attach') await call(`tag droplet(s) ${ids.join(', ')} with "${tag}"`, () => api.tag.tagResources({ tag_name: tag, resources }));
+    else await call(`untag droplet(s) ${ids.join(', ')} from "${tag}"`, () => api.tag.untagResources({ tag_name: tag, resources }));
+  }
+
   return {
     quota: () => quota.reading,
 
@@ -125,33 +136,23 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
     },
 
     async attachDroplets(lb, dropletIds) {
+      if (lb.tag) return tagMembers(lb.tag, dropletIds, 'attach');
       // Re-read membership first so a retried attach after a lost 204 is a no-op.
       const current = await getLb(lb.id);
       const todo = dropletIds.filter((id) => !current.dropletIds.includes(id));
       if (todo.length === 0) return;
-      if (lb.tag) {
-        const tag = lb.tag;
-        await call(`tag droplet(s) ${todo.join(', ')} with "${tag}"`, () =>
-          api.tag.tagResources({ tag_name: tag, resources: todo.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })) }));
-      } else {
-        await call(`attach droplet(s) ${todo.join(', ')} to load balancer ${lb.name}`, () =>
-          api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
-      }
+      await call(`attach droplet(s) ${todo.join(', ')} to load balancer ${lb.name}`, () =>
+        api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
     },
 
     async detachDroplets(lb, dropletIds) {
+      if (lb.tag) return tagMembers(lb.tag, dropletIds, 'detach');
       const current = await getLb(lb.id);
       const todo = dropletIds.filter((id) => current.dropletIds.includes(id));
       if (todo.length === 0) return;
-      if (lb.tag) {
-        const tag = lb.tag;
-        await call(`untag droplet(s) ${todo.join(', ')} from "${tag}"`, () =>
-          api.tag.untagResources({ tag_name: tag, resources: todo.map((id) => ({ resource_id: String(id), resource_type: 'droplet' })) }));
-      } else {
-        // DELETE /v2/load_balancers/{id}/droplets with a body; never DELETE /v2/load_balancers/{id}.
-        await call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
-          api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
-      }
+      // DELETE /v2/load_balancers/{id}/droplets with a body; never DELETE /v2/load_balancers/{id}.
+      await call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
+        api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
     },
   };
 }

@@ -65,10 +65,11 @@ describe('load balancer membership', () => {
     ]);
   });
 
-  test('a tag-targeted load balancer is changed by untagging and re-tagging the droplet', async () => {
+  test('a tag-targeted load balancer is changed by untagging and re-tagging the droplet: one idempotent request, no read of the LB\'s computed list', async () => {
     const port = api();
     const lb = await port.getLoadBalancer({ name: 'tag-lb' });
     assert.equal(lb.tag, 'web');
+    fake.requests.length = 0;
     await port.detachDroplets(lb, [3]);
     assert.deepEqual(fake.members(fake.loadBalancers.get('lb-tag')!), [1, 2]);
     await port.attachDroplets(lb, [3]);
@@ -76,6 +77,9 @@ describe('load balancer membership', () => {
       { method: 'DELETE', path: '/v2/tags/web/resources', body: { resources: [{ resource_id: '3', resource_type: 'droplet' }] } },
       { method: 'POST', path: '/v2/tags/web/resources', body: { resources: [{ resource_id: '3', resource_type: 'droplet' }] } },
     ]);
+    assert.equal(fake.requests.length, 2, 'the tag calls and nothing else');
+    await port.attachDroplets(lb, [3]); // a retry after a lost answer: the droplet keeps its one tag
+    assert.deepEqual(fake.droplets.get(3)?.tags, ['web']);
   });
 
   test('a retried attach or detach whose first answer was lost is a no-op', async () => {
