@@ -326,6 +326,16 @@ export class FakeDigitalOcean {
     return undefined;
   }
 
+  /** Requests made with this token by someone else (another tool, another rollout), counted now. */
+  spendQuota(requests: number): void {
+    for (let i = 0; i < requests; i++) this.spent.push(this.now());
+  }
+
+  /** An hour passes for the quota: every request counted so far has aged out. */
+  quotaHourPassed(): void {
+    this.spent.length = 0;
+  }
+
   /** ratelimit-limit / -remaining / -reset as DigitalOcean sends them (reset: when the oldest counted request expires). */
   private quotaHeaders(): Record<string, string> {
     if (!this.quota) return {};

@@ -1,6 +1,6 @@
 // The rollout's status, result and carried state: plain types shared by the workflows, the CLI and the
 // Web UI's text. No Temporal imports, so the CLI and pure modules depend on it without depending on workflows/.
-import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, ObserveSpec, PreviousRelease, StepName, StepRecord } from './types';
+import type { DropletOutcome, DropletReport, EnvironmentPlan, LoadBalancerInfo, ObserveSpec, PreviousRelease, QuotaReading, StepName, StepRecord } from './types';
 import type { CompactFleet, ReleaseGroup } from './compact';
 
 /** The rollout workflow's input: what to deploy where, and where a continued run left off. */
@@ -210,6 +210,8 @@ export interface RolloutPreview {
   fleet: CompactFleet;
   loadBalancer?: LoadBalancerInfo;
   problems: string[];
+  /** The token's quota after the fleet was read. */
+  quota?: QuotaReading;
   /** `deploy rollback`: each droplet's target (null: it already runs it). */
   targets?: Record<string, PreviousRelease | null>;
 }

@@ -168,6 +168,19 @@ export interface LoadBalancerInfo {
 export interface Fleet {
   droplets: DropletTarget[];
   loadBalancer?: LoadBalancerInfo;
+  /** The token's quota as the API reported it after the fleet was read (absent: it sent no ratelimit headers). */
+  quota?: QuotaReading;
+}
+
+/** DigitalOcean's ratelimit-* headers, as last answered. */
+export interface QuotaReading {
+  /** Requests allowed in any hour (ratelimit-limit). */
+  limit: number;
+  /** Left in the current hour, as last answered, less what this worker sent since. */
+  remaining: number;
+  /** When the oldest counted request expires (ms since the epoch): one more request is allowed then. */
+  resetAt: number;
+  readAt: number;
 }
 
 /** What a droplet ran before this rollout touched it. */

@@ -14,6 +14,7 @@ import { policyProblems } from './policy';
 import { PREFLIGHT_REFUSED, failureType, findDetail } from '../failure-details';
 import type { PreflightReport, RollbackRequest, RolloutPlanReport, RolloutPreview } from '../rollout-status';
 import { webhookUrl } from './notify';
+import { budgetProblem } from '../api-budget';
 
 /**
  * Where `deploy rollback` takes one droplet: a kept release directory, null when it already runs it (nothing to
@@ -71,6 +72,8 @@ export function fleetProblems(plan: EnvironmentPlan, fleet: Fleet, batchSize: nu
     for (const d of fleet.droplets) {
       if (!members.has(d.id)) problems.push(`${d.name} (${d.id}) is not attached to ${lb.name}; attach it first or leave it out of droplets`);
     }
+    const overBudget = budgetProblem(fleet, batchSize, Math.max(batchSize, fleet.droplets.length - plan.rollout.minAttached));
+    if (overBudget) problems.push(overBudget);
     const inService = fleet.droplets.length - batchSize;
     if (inService < plan.rollout.minAttached) {
       problems.push(
@@ -139,7 +142,8 @@ export function fleetActivities(deps: ActivityDeps) {
       const api = deps.digitalOcean(accessOf(plan));
       const droplets = await api.listDroplets(plan.droplets, plan.remote.addressType);
       const loadBalancer = plan.loadBalancer ? await api.getLoadBalancer(plan.loadBalancer) : undefined;
-      return { droplets, loadBalancer };
+      const quota = api.quota?.();
+      return { droplets, loadBalancer, ...(quota ? { quota } : {}) };
     });
   /** What the worker's policy refuses in this plan, worded as preflight and the preview list it. */
   const policyOf = (plan: EnvironmentPlan) => policyProblems(deps.policy, {
@@ -152,15 +156,16 @@ export function fleetActivities(deps: ActivityDeps) {
     async previewRollout({ plan, batchSize, rollback }: { plan: EnvironmentPlan; batchSize: number; rollback?: RollbackRequest }): Promise<RolloutPreview> {
       const fleet = await resolveFleet({ plan });
       const problems = [...policyOf(plan), ...fleetProblems(plan, fleet, batchSize)];
-      if (!rollback || problems.length) return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems };
+      const quota = fleet.quota ? { quota: fleet.quota } : {};
+      if (!rollback || problems.length) return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems, ...quota };
       // A rollback's plan names each droplet's target: that needs a look at the droplets (preflight).
       try {
         const report = await acts.preflight({ plan, fleet, batchSize, rollback });
-        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: [], targets: report.targets ?? {} };
+        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: [], targets: report.targets ?? {}, ...quota };
       } catch (err) {
         const refused = failureType(err) === PREFLIGHT_REFUSED ? findDetail<{ problems: string[] }>(err, (v) => 'problems' in v) : undefined;
         if (!refused) throw err;
-        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: refused.problems };
+        return { fleet: compactFleet(fleet.droplets), loadBalancer: fleet.loadBalancer, problems: refused.problems, ...quota };
       }
     },
 

@@ -3,6 +3,7 @@ import type { PreviousRelease, EnvironmentPlan, Fleet, StepRecord } from '../typ
 import type { DropletStatus, RolloutStatus } from '../rollout-status';
 import { describeSettle, formatMs, planBatches, releaseLabel, retryWindowMs } from '../rollout-plan';
 import { clock, releaseCommandLines, statusHeadline } from '../status-text';
+import { budgetLine } from '../api-budget';
 
 export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string, problems: string[], current?: Record<string, PreviousRelease | null>): string {
   const lb = fleet.loadBalancer;
@@ -17,7 +18,7 @@ export function renderPlan(plan: EnvironmentPlan, fleet: Fleet, release: string,
       `${r.stageConcurrency} droplet(s) at a time; retried ${r.steps.stage.maximumAttempts - 1}× over ${formatMs(retryWindowMs(r.steps.stage.maximumAttempts))} (rollout.steps.stage.attempts)`,
     // What happens while a droplet is out of the load balancer: the staged release is only switched to and started.
     `  per droplet    ${lb ? `detach → drain ${drainText(plan)} → ` : ''}switch current + up -d → health ${plan.healthCheck.successes}× → ${lb ? 'attach → ' : ''}settle ${settleText(plan, lb)} → verify`,
-    ...(lb ? [observeLine(plan)] : []),
+    ...(lb ? [observeLine(plan), `  API budget     ${budgetLine(fleet, r.batchSize)}`] : []),
     `  files          ${plan.remote.files.map((f) => `${f.to} ${f.secret ? '0600' : '0644'}`).join(', ')}`,
     `  on failure     ${r.onFailure}${r.bakeMs ? `; bake ${formatMs(r.bakeMs)} between batches` : ''}`,
   ];

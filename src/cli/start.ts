@@ -34,7 +34,7 @@ export async function runStart(args: CliArgs, out: (line: string) => void): Prom
   const { client, namespace, close } = await connectClient();
   try {
     const preview = await previewOnWorker(client, plan, rollback);
-    const fleet: Fleet = { droplets: preview.fleet.ids.map((_, i) => dropletAt(preview.fleet, i)), loadBalancer: preview.loadBalancer };
+    const fleet: Fleet = { droplets: preview.fleet.ids.map((_, i) => dropletAt(preview.fleet, i)), loadBalancer: preview.loadBalancer, ...(preview.quota ? { quota: preview.quota } : {}) };
     const problems = preview.problems;
     if (args.json) out(JSON.stringify({ event: 'plan', app: plan.app, env: plan.env, release, fleet, problems, ...(rollback ? { targets: preview.targets } : {}) }));
     else out(rollback ? renderRollbackPlan(plan, fleet, preview.targets ?? {}, problems) : renderPlan(plan, fleet, release, problems));

@@ -3,7 +3,7 @@
 import { createApiClient } from 'dots-wrapper';
 import type { DigitalOceanPort } from './port';
 import { DigitalOceanError, toDigitalOceanError } from './errors';
-import { quotaGauge, type QuotaReading } from './quota';
+import { quotaGauge, type QuotaGauge } from './quota';
 import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef } from '../types';
 
 export const DEFAULT_API_URL = 'https://api.digitalocean.com/v2';
@@ -38,33 +38,13 @@ interface Paged {
   links?: { pages?: { next?: string } };
 }
 
-export function createDigitalOcean(options: { token: string; tokenEnv?: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort & { quota(): QuotaReading | undefined } {
+export function createDigitalOcean(options: { token: string; tokenEnv?: string; apiUrl?: string; requestTimeoutMs?: number }): DigitalOceanPort & Required<Pick<DigitalOceanPort, 'quota'>> {
   const endpoint = options.apiUrl ?? DEFAULT_API_URL; // named in "not found" errors: which API was asked
   const api = createApiClient({ token: options.token, endpoint, requestTimeoutInMs: options.requestTimeoutMs ?? 15_000 });
 
   const quota = quotaGauge(endpoint, options.token);
 
-  async function call<T>(what: string, fn: () => Promise<{ data: T; headers?: object }>): Promise<T> {
-    // Never into a spent quota: wait for its reset (or a 429's retry-after), here when short, else by the retry policy.
-    const wait = quota.waitMs(Date.now());
-    if (wait > QUOTA_WAIT_IN_CALL_MS) {
-      const r = quota.reading;
-      const why = r && r.remaining <= 0 ? `the token's hourly quota is spent (0 of ${r.limit} left)` : 'DigitalOcean asked to wait (429, retry-after)';
-      throw new DigitalOceanError(`${what}: not sent: ${why} until ${new Date(Date.now() + wait).toISOString().slice(11, 19)} UTC`,
-        { kind: 'rate-limited', retryable: true, retryAfterMs: wait });
-    }
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    quota.sending();
-    try {
-      const res = await fn();
-      quota.note(res.headers as Record<string, unknown> | undefined, Date.now());
-      return res.data;
-    } catch (err) {
-      const failure = toDigitalOceanError(err, what, Date.now, options.tokenEnv);
-      quota.note((err as { response?: { headers?: Record<string, unknown> } }).response?.headers, Date.now(), failure.kind === 'rate-limited' ? failure.retryAfterMs : undefined);
-      throw failure;
-    }
-  }
+  const call = requester(quota, options.tokenEnv);
 
   /** Follow links.pages.next until it is absent: that is the last page. */
   async function allPages<T>(what: string, fetchPage: (page: number) => Promise<{ data: unknown }>, pick: (data: never) => T[]): Promise<T[]> {
@@ -154,6 +134,31 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
       await call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
         api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
     },
+  };
+}
+
+/** Every request goes through here: never into a spent quota, its answer's quota headers noted, its failure mapped. */
+function requester(quota: QuotaGauge, tokenEnv?: string) {
+  return async function call<T>(what: string, fn: () => Promise<{ data: T; headers?: object }>): Promise<T> {
+    // Never into a spent quota: wait for its reset (or a 429's retry-after), here when short, else by the retry policy.
+    const wait = quota.waitMs(Date.now());
+    if (wait > QUOTA_WAIT_IN_CALL_MS) {
+      const r = quota.reading;
+      const why = r && r.remaining <= 0 ? `the token's hourly quota is spent (0 of ${r.limit} left)` : 'DigitalOcean asked to wait (429, retry-after)';
+      throw new DigitalOceanError(`${what}: not sent: ${why} until ${new Date(Date.now() + wait).toISOString().slice(11, 19)} UTC`,
+        { kind: 'rate-limited', retryable: true, retryAfterMs: wait });
+    }
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    quota.sending();
+    try {
+      const res = await fn();
+      quota.note(res.headers as Record<string, unknown> | undefined, Date.now());
+      return res.data;
+    } catch (err) {
+      const failure = toDigitalOceanError(err, what, Date.now, tokenEnv);
+      quota.note((err as { response?: { headers?: Record<string, unknown> } }).response?.headers, Date.now(), failure.kind === 'rate-limited' ? failure.retryAfterMs : undefined);
+      throw failure;
+    }
   };
 }
 

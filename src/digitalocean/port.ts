@@ -1,5 +1,5 @@
 // What the deployer needs from DigitalOcean, nothing more. There is deliberately no way to delete anything.
-import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef } from '../types';
+import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef, QuotaReading } from '../types';
 
 export interface DigitalOceanPort {
   listDroplets(selector: DropletSelector, addressType: 'public' | 'private'): Promise<DropletTarget[]>;
@@ -7,4 +7,6 @@ export interface DigitalOceanPort {
   /** Put droplets behind the LB: by IDs, or by the LB's tag for tag-targeted load balancers. */
   attachDroplets(lb: LoadBalancerInfo, dropletIds: number[]): Promise<void>;
   detachDroplets(lb: LoadBalancerInfo, dropletIds: number[]): Promise<void>;
+  /** The token's quota as last answered (a fake without headers: undefined). */
+  quota?(): QuotaReading | undefined;
 }

@@ -1,16 +1,9 @@
 // The token's hourly quota as DigitalOcean last reported it (ratelimit-* headers), kept per API and token in this
 // worker, so that no request is sent into a quota already spent: the next one waits for the reset instead.
 import { createHash } from 'node:crypto';
+import type { QuotaReading } from '../types';
 
-export interface QuotaReading {
-  /** Requests allowed in any hour (ratelimit-limit). */
-  limit: number;
-  /** Left in the current hour, as last answered, less what this worker sent since. */
-  remaining: number;
-  /** When the oldest counted request expires (ms since the epoch): one more request is allowed then. */
-  resetAt: number;
-  readAt: number;
-}
+export type { QuotaReading };
 
 type Headers = Record<string, unknown> | undefined;
 

@@ -76,6 +76,8 @@ test('--dry-run: the plan comes from the worker, with no token in the CLI\'s env
   assert.match(out, /settle 35s \(3 × 10s LB checks \+ 5s margin\)/);
   assert.match(out, /batch 1 {8}web-1 \(127.0.3.1\)\n {2}batch 2 {8}web-2/);
   assert.match(out, /dry run: nothing was changed/);
+  // 3 batches of 1: one listing page and the LB read, then a read and a change each way per batch.
+  assert.match(out, /API budget {5}≈ 14 DigitalOcean API requests \(2 to plan, 12 for the LB changes: one each way per batch, each after a read\); the token has \d+ of 5000 an hour left/);
   assert.ok(fake.requests.length > before, 'the worker called the API');
   assert.ok(fake.requests.slice(before).every((r) => r.method === 'GET'));
 });
@@ -85,6 +87,20 @@ test('a plan the guard would refuse exits 2 with the reason', async () => {
   assert.equal(code, 2);
   assert.match(out, /REFUSED: batch size 3 would leave 0 of 3 droplet\(s\) attached/);
   assert.match(err, /refusing to start/);
+});
+
+test('a rollout that cannot fit in the token\'s quota left is refused with a batch size that fits, exit 2', async () => {
+  fake.quotaHourPassed();
+  fake.spendQuota(4986); // someone else used the token: 14 left, 2 of them for this plan's reads
+  try {
+    const { code, out } = await cli('start', 'production', '--config', EXAMPLE, '--dry-run');
+    assert.equal(code, 2, out);
+    assert.match(out, /REFUSED: the rollout needs about 14 DigitalOcean API requests and the token has 12 of its 5000 an hour left; a batch size of 2 \(--batch-size 2\) fits/);
+    const smaller = await cli('start', 'production', '--config', EXAMPLE, '--dry-run', '--batch-size', '2');
+    assert.doesNotMatch(smaller.out, /needs about/, 'batch 2 (2 to plan, 8 for the changes) fits what is left');
+  } finally {
+    fake.quotaHourPassed();
+  }
 });
 
 test('two droplets with one name are refused with their IDs, exit 2', async () => {
