@@ -3,6 +3,9 @@
 // time, ms per droplet, parent and child history (events, bytes, the largest event), the status query mid-run
 // (latency, size) and the peak RSS of the worker (its own process, bench/scale-worker.ts). `--json` prints one
 // JSON line instead; `--stock-server` keeps the dev server's per-shard queue limits (see below).
+// `--lb coalesced|per-droplet`: the listing and the LB steps go to the local DigitalOcean API with DigitalOcean's
+// quota (5,000 an hour, 250 a minute) and the do-default profile's busy window after each change; the run then
+// also reports the API requests by kind against the plan's prediction, and the LB's final membership.
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,11 +22,43 @@ import { testPlan } from '../test/helpers/fake-activities';
 import type { WorkerReport } from './scale-worker';
 import { WORKER_HEAP_FLAG } from '../src/deploy-worker';
 import { workflowBundlePath } from '../test/helpers/workflow-env';
+import { FakeDigitalOcean } from '../sandbox/fake-digitalocean';
+import { LB_PROFILES } from '../sandbox/fleet';
+import { predictApiRequests } from '../src/api-budget';
+import { droplets as fleetOf } from '../test/helpers/fake-activities';
 
 const { values } = parseArgs({ options: {
   droplets: { type: 'string', default: '200' }, batch: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
   'timeout-min': { type: 'string', default: '30' }, 'stock-server': { type: 'boolean', default: false },
+  lb: { type: 'string', default: 'instant' }, seed: { type: 'string', default: '1' },
 } });
+const lbMode = values.lb === 'instant' ? undefined : values.lb;
+if (lbMode && lbMode !== 'coalesced' && lbMode !== 'per-droplet') throw new Error('--lb: instant, coalesced or per-droplet');
+const TOKEN = 'bench-scale-token';
+
+/** The local API with the fleet's droplets (tagged web) all behind prod-lb, DigitalOcean's quota and do-default's busy windows. */
+async function localApi(n: number): Promise<{ api: FakeDigitalOcean; url: string }> {
+  const api = new FakeDigitalOcean(TOKEN, { seed: Number(values.seed) });
+  const fleet = fleetOf(n);
+  for (const d of fleet) api.addDroplet({ id: d.id, name: d.name, publicIp: `127.1.${Math.floor(d.id / 250) % 250}.${d.id % 250}`, tags: ['web'] });
+  const hc = LB_PROFILES['do-default'].healthCheck;
+  api.addLoadBalancer({ id: 'lb-uuid-1', name: 'prod-lb', ip: '127.0.0.100', status: 'active', dropletIds: fleet.map((d) => d.id), healthCheck: { protocol: 'http', port: 80, path: '/healthcheck', ...hc } });
+  api.faults.busyWindowMs = LB_PROFILES['do-default'].busyWindowMs;
+  return { api, url: await api.listen() };
+}
+
+/** What the rollout asked of the API, by kind. */
+function apiFigures(api: FakeDigitalOcean, n: number) {
+  const q = api.requests;
+  const changes = q.filter((r) => (r.method === 'POST' || r.method === 'DELETE') && r.status < 300);
+  const lb = api.loadBalancers.get('lb-uuid-1');
+  return {
+    apiRequests: q.length, predicted: predictApiRequests(n, batch, {}).total,
+    listing: q.filter((r) => r.path === '/v2/droplets').length, lbReads: q.filter((r) => r.method === 'GET' && r.path.startsWith('/v2/load_balancers')).length,
+    lbChanges: changes.length, batches: Math.ceil(n / batch), busyRefusals: q.filter((r) => r.status === 403).length, rateLimited: q.filter((r) => r.status === 429).length,
+    finalAttached: `${lb?.dropletIds.length ?? 0} of ${n}`,
+  };
+}
 // The dev server has one history shard, and each shard reads its transfer and timer queues at most 20 times a
 // second (Temporal's default): every step of a droplet (an activity's completion waking its workflow, a child
 // starting or ending) waits for the next read, ~50 ms. A cluster spreads a rollout's workflows over many shards
@@ -59,10 +94,12 @@ async function main(): Promise<void> {
     },
   });
   const taskQueue = `scale-${process.pid}`;
+  const local = lbMode ? await localApi(n) : undefined;
   // The worker runs in its own process (the production worker factory, fake activities): its peak RSS is its own.
-  const worker = fork(path.join(__dirname, 'scale-worker.ts'), [env.address, taskQueue, String(n), await workflowBundlePath()], {
+  const worker = fork(path.join(__dirname, 'scale-worker.ts'), [env.address, taskQueue, String(n), await workflowBundlePath(), ...(lbMode ? [lbMode] : [])], {
     execArgv: ['--import', 'tsx', WORKER_HEAP_FLAG],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: local ? { ...process.env, DIGITALOCEAN_TOKEN: TOKEN, DIGITALOCEAN_API_URL: local.url } : process.env,
   });
   const reports: WorkerReport[] = [];
   const next = (type: WorkerReport['type']) => new Promise<WorkerReport>((resolve, reject) => {
@@ -76,6 +113,8 @@ async function main(): Promise<void> {
   try {
     const idle = await next('ready');
     const plan = testPlan({ batchSize: batch, minAttached: 0, drainDelayMs: 0, settleDelayMs: 0, settleMarginMs: 0, bakeMs: 0 });
+    // A busy LB refuses for up to 3 s after each change: the LB steps ride that out as the sample config's do.
+    plan.rollout.steps.loadBalancer = { timeoutMs: 60_000, maximumAttempts: 10 };
     const workflowId = rolloutWorkflowId(plan.app, plan.env);
     const started = Date.now();
     const handle = await env.client.workflow.start<typeof rolloutWorkflow>(WORKFLOW_TYPES.rollout, { taskQueue, workflowId, args: [{ plan, release: 'v2' }] });
@@ -113,12 +152,14 @@ async function main(): Promise<void> {
       childEvents: Math.max(...result.children.map((c) => c.events)), childKB: +(Math.max(...result.children.map((c) => c.bytes)) / 1e3).toFixed(1),
       statusQueryMs: result.mid?.ms ?? null, statusQueryKB: result.mid ? +(result.mid.bytes / 1e3).toFixed(1) : null,
       workerPeakRssMB: peak.peakRssMB, workerIdleRssMB: idle.idleRssMB,
+      ...(local ? { lb: lbMode, ...apiFigures(local.api, n) } : {}),
     };
     if (values.json) console.log(JSON.stringify(row));
     else for (const [k, v] of Object.entries(row)) console.log(`${k.padEnd(18)} ${v}`);
   } finally {
     if (worker.exitCode === null) worker.kill();
     await env.teardown();
+    await local?.api.close();
   }
 }
 

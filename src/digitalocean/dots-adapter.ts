@@ -9,7 +9,9 @@ import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef 
 export const DEFAULT_API_URL = 'https://api.digitalocean.com/v2';
 const PAGE_SIZE = 200; // the API's maximum; the default of 20 would multiply requests
 /** A spent quota waits inside the call up to this long; longer, the call fails retryable with the wait as its delay. */
-const QUOTA_WAIT_IN_CALL_MS = 20_000;
+const QUOTA_WAIT_IN_CALL_MS = 5_000;
+/** A busy LB's refusal applies nothing: the same change goes again after these pauses (inside the LB step's 10 s). */
+const BUSY_PAUSES_MS = [1_000, 2_000, 2_000];
 
 interface ApiDroplet {
   id: number;
@@ -76,8 +78,8 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
    */
   async function tagMembers(tag: string, ids: number[], direction: 'attach' | 'detach'): Promise<void> {
     const resources = ids.map((id) => ({ resource_id: String(id), resource_type: 'droplet' as const }));
-    if (direction === 'attach') await call(`tag droplet(s) ${ids.join(', ')} with "${tag}"`, () => api.tag.tagResources({ tag_name: tag, resources }));
-    else await call(`untag droplet(s) ${ids.join(', ')} from "${tag}"`, () => api.tag.untagResources({ tag_name: tag, resources }));
+    if (direction === 'attach') await whileBusy(() => call(`tag droplet(s) ${ids.join(', ')} with "${tag}"`, () => api.tag.tagResources({ tag_name: tag, resources })));
+    else await whileBusy(() => call(`untag droplet(s) ${ids.join(', ')} from "${tag}"`, () => api.tag.untagResources({ tag_name: tag, resources })));
   }
 
   return {
@@ -121,8 +123,8 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
       const current = await getLb(lb.id);
       const todo = dropletIds.filter((id) => !current.dropletIds.includes(id));
       if (todo.length === 0) return;
-      await call(`attach droplet(s) ${todo.join(', ')} to load balancer ${lb.name}`, () =>
-        api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
+      await whileBusy(() => call(`attach droplet(s) ${todo.join(', ')} to load balancer ${lb.name}`, () =>
+        api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo })));
     },
 
     async detachDroplets(lb, dropletIds) {
@@ -131,10 +133,23 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
       const todo = dropletIds.filter((id) => current.dropletIds.includes(id));
       if (todo.length === 0) return;
       // DELETE /v2/load_balancers/{id}/droplets with a body; never DELETE /v2/load_balancers/{id}.
-      await call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
-        api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo }));
+      await whileBusy(() => call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
+        api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo })));
     },
   };
+}
+
+/** A change refused because the LB is busy with the previous one is sent again, as is, after a pause: no re-read. */
+async function whileBusy<T>(change: () => Promise<T>): Promise<T> {
+  for (const pause of [...BUSY_PAUSES_MS, undefined]) {
+    try {
+      return await change();
+    } catch (err) {
+      if (pause === undefined || !(err instanceof DigitalOceanError && err.kind === 'busy')) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+  throw new Error('unreachable');
 }
 
 /** Every request goes through here: never into a spent quota, its answer's quota headers noted, its failure mapped. */

@@ -154,12 +154,17 @@ describe('errors', () => {
     assert.equal(failure.nextRetryDelay, 1000);
   });
 
-  test('403 "processes previous actions" is retryable; 5xx too', async () => {
-    fake.faults.busyWindowMs = 60_000;
+  test('403 "processes previous actions": the change goes again after a pause, without another read; a longer busy is retryable; 5xx too', async () => {
+    fake.faults.busyWindowMs = 800; // over before the first pause (1 s) ends
     const port = api();
     const lb = await port.getLoadBalancer({ id: 'lb-ids' });
     await port.detachDroplets(lb, [1]);
-    const busy = await port.detachDroplets(lb, [2]).catch((e: unknown) => e) as DigitalOceanError;
+    fake.requests.length = 0;
+    await port.detachDroplets(lb, [2]);
+    assert.deepEqual(fake.requests.map((r) => `${r.method} ${r.status}`), ['GET 200', 'DELETE 403', 'DELETE 204'], 'refused while busy, sent again as it was');
+    fake.faults.busyWindowMs = 60_000;
+    await port.detachDroplets(lb, [3]);
+    const busy = await port.attachDroplets(lb, [3]).catch((e: unknown) => e) as DigitalOceanError;
     assert.equal(busy.kind, 'busy');
     assert.equal(busy.retryable, true);
     fake.faults.serverErrors = 1;
