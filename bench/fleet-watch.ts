@@ -55,9 +55,12 @@ export function watchFleet(stack: Stack, release: string) {
 
 /** Waits until every droplet is attached at the API and UP at HAProxy (the LB's rise included), at most `timeoutMs`. */
 export async function fleetSettled(stack: Stack, timeoutMs = 60_000): Promise<void> {
+  let seen = '';
   for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(200)) {
     const servers = await stack.fleet.lb.servers();
-    if (servers.every((sv) => sv.status.startsWith('UP')) && stack.fleet.attached().length === stack.fleet.hosts.length) return;
+    const attached = stack.fleet.attached();
+    if (servers.every((sv) => sv.status.startsWith('UP')) && attached.length === stack.fleet.hosts.length) return;
+    seen = `HAProxy: ${servers.map((sv) => `${sv.name} ${sv.status}`).join(', ')}; attached at the API: ${attached.join(', ') || 'none'}`;
   }
-  throw new Error(`the fleet did not come back to every droplet attached and UP within ${timeoutMs / 1000} s`);
+  throw new Error(`the fleet did not come back to every droplet attached and UP within ${timeoutMs / 1000} s (${seen})`);
 }

@@ -112,7 +112,10 @@ async function main(): Promise<void> {
   worker.on('message', (m: WorkerReport) => reports.push(m));
   try {
     const idle = await next('ready');
-    const plan = testPlan({ batchSize: batch, minAttached: 0, drainDelayMs: 0, settleDelayMs: 0, settleMarginMs: 0, bakeMs: 0 });
+    // With the real LB steps, a drain and a settle as short as DigitalOcean's LB could allow (3 s: the busy window's
+    // longest): instant ones would send every attach into the busy window of its own batch's detach.
+    const gapMs = lbMode ? 3_000 : 0;
+    const plan = testPlan({ batchSize: batch, minAttached: 0, drainDelayMs: gapMs, settleDelayMs: gapMs, settleMarginMs: 0, bakeMs: 0 });
     // A busy LB refuses for up to 3 s after each change: the LB steps ride that out as the sample config's do.
     plan.rollout.steps.loadBalancer = { timeoutMs: 60_000, maximumAttempts: 10 };
     const workflowId = rolloutWorkflowId(plan.app, plan.env);

@@ -103,10 +103,13 @@ async function main(): Promise<number> {
     let next = 0;
     for (let seed = first; seed < first + seeds; seed++) {
       for (const flow of values['no-control'] ? ['observed' as const] : ['observed' as const, 'timers' as const]) {
-        await fleetSettled(stack); // every droplet attached and UP before the next rollout
+        // Every droplet attached and UP before the next rollout: after a timed drain that stopped a droplet still in
+        // rotation, the LB may first mark it down (fall) and then up again (rise): 90 s on do-default.
+        await fleetSettled(stack, 240_000);
         const row = await soakRollout(stack, seed, flow, releases[next++ % 2]);
         rows.push(row);
         console.log(`soak: seed ${seed} ${flow}: ${row.failed} failed of ${row.requests}, ${s(row.wallMs)} s${row.ok ? '' : ' (rollout failed)'}`);
+        console.log(`soak-row: ${renderSoak([row]).split('\n')[2]}`); // a run cut short keeps every row it finished
       }
     }
   } finally {

@@ -12,7 +12,7 @@ import type { LoadBalancerInfo } from '../types';
 export type MembershipDirection = 'attach' | 'detach';
 
 /** Longest a first ask waits for the rest of its batch before the change is made without them. */
-export const GATHER_MS = 250;
+export const GATHER_MS = 1_500;
 
 interface Ask {
   direction: MembershipDirection;
