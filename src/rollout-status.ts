@@ -89,6 +89,8 @@ export interface RolloutStatus {
   needsAttention: string[];
   /** Runs of the rollout so far (it continues as new between batches of a large fleet). */
   runs?: number;
+  /** The token's quota as the API last answered the rollout (planning, then each LB change). */
+  apiQuota?: QuotaReading;
 }
 
 /** What one droplet's workflow answers about itself (query `dropletStatus` on `<rollout id>/<droplet>`). */
@@ -158,6 +160,8 @@ export interface RolloutCarry {
   forceRollback?: boolean;
   /** Set once staging ran (true: every droplet has the release, children skip upload and pull). */
   staged?: boolean;
+  /** The token's quota as last answered (the plan's reads, then each LB change a droplet reports). */
+  apiQuota?: QuotaReading;
   runs: number;
 }
 
@@ -204,6 +208,8 @@ export interface RolloutPlanReport {
   previous: ReleaseGroup[];
   /** `deploy rollback`: each droplet's target (null: already there). */
   targets?: ReleaseGroup[];
+  /** The token's quota after the fleet was read. */
+  quota?: QuotaReading;
 }
 
 export interface RolloutPreview {

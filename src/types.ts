@@ -202,6 +202,8 @@ export interface StepRecord {
   detail?: string;
   /** Requests the watch sent through the load balancer: what observing cost. */
   requests?: number;
+  /** An LB change: the token's quota as the API answered it afterwards. */
+  quota?: QuotaReading;
 }
 
 export type DropletMode = 'deploy' | 'rollback';

@@ -46,6 +46,7 @@ export function compactPlan(fleet: Fleet, report: PreflightReport, batchSize: nu
     warnings: report.warnings,
     previous: groupByRelease(ordered.map((d, i) => [i, report.current[d.name] ?? null])),
     ...(report.targets ? { targets: groupByRelease(ordered.map((d, i) => [i, report.targets?.[d.name] ?? null])) } : {}),
+    ...(fleet.quota ? { quota: fleet.quota } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import type { ActivityDeps, ApiAccess } from './deps';
 import { withHeartbeat } from './deps';
 import { MembershipChanges, type MembershipDirection } from './membership';
-import type { DropletTarget, LoadBalancerInfo } from '../types';
+import type { DropletTarget, LoadBalancerInfo, QuotaReading } from '../types';
 
 export interface MembershipInput {
   access: ApiAccess;
@@ -14,14 +14,19 @@ export interface MembershipInput {
 }
 
 export function loadBalancerActivities(deps: ActivityDeps, changes = new MembershipChanges()) {
+  // Answers the token's quota after the change (undefined without ratelimit headers): the rollout's status shows it.
   const change = ({ access, loadBalancer, droplet, together }: MembershipInput, direction: MembershipDirection) =>
-    withHeartbeat(() => changes.change(deps.digitalOcean(access), `${access.apiUrl ?? ''}|${access.secrets.tokenEnv}|${loadBalancer.id}`, loadBalancer, direction, droplet.id, together));
+    withHeartbeat(async () => {
+      const port = deps.digitalOcean(access);
+      await changes.change(port, `${access.apiUrl ?? ''}|${access.secrets.tokenEnv}|${loadBalancer.id}`, loadBalancer, direction, droplet.id, together);
+      return port.quota?.();
+    });
   return {
-    async detachDroplet(input: MembershipInput): Promise<void> {
-      await change(input, 'detach');
+    async detachDroplet(input: MembershipInput): Promise<QuotaReading | undefined> {
+      return change(input, 'detach');
     },
-    async attachDroplet(input: MembershipInput): Promise<void> {
-      await change(input, 'attach');
+    async attachDroplet(input: MembershipInput): Promise<QuotaReading | undefined> {
+      return change(input, 'attach');
     },
   };
 }

@@ -65,6 +65,7 @@ function dropletLine(d: DropletStatus, now: number): string {
 export function renderStatus(s: RolloutStatus, now: number): string {
   const header = `${statusHeadline(s)}, ${s.endedAt === undefined ? 'running' : 'ran'} ${formatMs((s.endedAt ?? now) - s.startedAt)}`;
   const lines = [header, ...releaseCommandLines(s).map((l) => `  ${l}`), ...s.droplets.map((d) => dropletLine(d, now))];
+  if (s.apiQuota) lines.push(`  API quota      ${s.apiQuota.limit - s.apiQuota.remaining} of ${s.apiQuota.limit} requests used this hour, ${s.apiQuota.remaining} left (as of ${clock(s.apiQuota.readAt)})`);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   if (s.needsAttention.length) lines.push(`  NEEDS ATTENTION (left detached): ${s.needsAttention.join(', ')}`);
   if (s.message) lines.push(`  ${s.message}`);

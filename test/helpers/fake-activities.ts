@@ -64,6 +64,8 @@ export class FakeFleet {
   injections: Injection[] = [];
   /** The LB never shows what the rollout waits for: every watched drain and settle runs to its maximum. */
   lbUnobservable = false;
+  /** The token's quota the LB changes answer with (each change spends two requests); none by default. */
+  quota?: { limit: number; remaining: number; resetAt: number; readAt: number };
   /** startRelease calls made while the droplet was attached: each is a restart under live traffic. */
   readonly restartsInService: string[] = [];
   private gates = new Map<string, { reached: () => void; reachedP: Promise<void>; release: () => void; releaseP: Promise<void>; landsDespiteCancel?: boolean }>();
@@ -126,10 +128,16 @@ export class FakeFleet {
     }
   }
 
+  private spendQuota() {
+    if (!this.quota) return undefined;
+    this.quota = { ...this.quota, remaining: this.quota.remaining - 2, readAt: Date.now() };
+    return this.quota;
+  }
+
   activities(): DeployActivities {
     const fake: Record<ActivityName, (...args: never[]) => Promise<unknown>> = {
       resolveFleet: async ({ plan }: { plan: EnvironmentPlan }): Promise<Fleet> =>
-        ({ droplets: this.fleet, loadBalancer: plan.loadBalancer ? { ...LB, dropletIds: [...this.attached] } : undefined }),
+        ({ droplets: this.fleet, loadBalancer: plan.loadBalancer ? { ...LB, dropletIds: [...this.attached] } : undefined, ...(this.quota ? { quota: this.quota } : {}) }),
       preflight: async ({ plan, fleet, batchSize, rollback }: { plan: EnvironmentPlan; fleet: Fleet; batchSize: number; rollback?: RollbackRequest }) => {
         const problems = fleetProblems(plan, fleet, batchSize);
         if (rollback) {
@@ -163,6 +171,7 @@ export class FakeFleet {
         await this.enter('detachDroplet', droplet.name);
         this.attached.delete(droplet.id);
         this.fail('detachDroplet', droplet.name, undefined, true);
+        return this.spendQuota();
       },
       // The LB as a client sees it: a detached droplet is drained at once, an attached one serves at once.
       observeLoadBalancer: async ({ droplet, until }: ObserveInput): Promise<Observation> => {
@@ -175,6 +184,7 @@ export class FakeFleet {
         await this.enter('attachDroplet', droplet.name);
         this.attached.add(droplet.id);
         this.fail('attachDroplet', droplet.name, undefined, true);
+        return this.spendQuota();
       },
       uploadRelease: async ({ droplet, release, releaseId }: { droplet: DropletTarget; release: string; releaseId: string }) => {
         await this.enter('uploadRelease', droplet.name, release);

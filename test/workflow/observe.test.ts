@@ -7,6 +7,8 @@ import { timeSkippingEnv } from '../helpers/workflow-env';
 import { FakeFleet, droplets, testPlan } from '../helpers/fake-activities';
 import { callsFor, startRollout, withWorker } from '../helpers/rollout-harness';
 import type { EnvironmentPlan } from '../../src/types';
+import { statusQuery } from '../../src/workflows/messages';
+import { renderStatus } from '../../src/cli/render';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -60,4 +62,18 @@ test('without loadBalancer.observe nothing is asked of the LB: the timers run as
     assert.ok(result?.droplets.every((d) => d.steps.every((s) => s.how === undefined)));
   });
   assert.ok(!fake.calls.some((c) => c.startsWith('observeLoadBalancer')));
+});
+
+test('the status says how much of the token\'s hourly quota is used and left, from the plan\'s reads and then each LB change', async () => {
+  const fake = new FakeFleet(droplets(3));
+  fake.quota = { limit: 5000, remaining: 4000, resetAt: Date.now() + 3_600_000, readAt: Date.now() };
+  await withWorker(env, fake, async (tq) => {
+    const run = await startRollout(env, tq, testPlan());
+    const { result } = await run.outcome;
+    assert.equal(result?.status, 'succeeded', result?.message);
+    const status = await run.handle.query(statusQuery);
+    // Three droplets, a detach and an attach each, two requests a change in the fake.
+    assert.deepEqual([status.apiQuota?.limit, status.apiQuota?.remaining], [5000, 3988]);
+    assert.match(renderStatus(status, Date.now()), /API quota {6}1012 of 5000 requests used this hour, 3988 left \(as of \d\d:\d\d:\d\d\)/);
+  });
 });

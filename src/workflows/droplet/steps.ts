@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityFunction } from '@temporalio/common';
 import type { DeployActivities } from '../../activities';
-import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../../types';
+import type { DropletDeployInput, DropletReport, PreviousRelease, QuotaReading, StepName, StepPolicy, StepRecord } from '../../types';
 import type { DropletProgress, DropletView, Observation } from '../../rollout-status';
 import { RETRY, formatMs, releaseLabel } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
@@ -85,6 +85,8 @@ export class StepRunner {
       Object.assign(record, { endedAt: Date.now(), ok: true });
       // A drain or settle watched through the LB says which way it ended.
       if (isObservation(result)) Object.assign(record, { how: result.observed ? 'observed' : 'maximum', detail: result.detail, requests: result.requests });
+      const answer: unknown = result;
+      if (isQuotaReading(answer)) record.quota = answer;
       if (this.versions.signalEachStepEnd) await CancellationScope.nonCancellable(() => this.notify({ step: stepName, phase: 'finished' }));
       return result;
     } catch (err) {
@@ -97,6 +99,10 @@ export class StepRunner {
 }
 
 const acts = proxyActivities<DeployActivities>({ startToCloseTimeout: '1m' });
+
+function isQuotaReading(value: unknown): value is QuotaReading {
+  return typeof value === 'object' && value !== null && typeof (value as QuotaReading).limit === 'number' && typeof (value as QuotaReading).remaining === 'number';
+}
 
 function isObservation(value: unknown): value is Observation {
   return typeof value === 'object' && value !== null && typeof (value as Observation).observed === 'boolean' && typeof (value as Observation).requests === 'number';
@@ -135,12 +141,12 @@ export class DropletActions {
     return call(acts.recordPreviousRelease, this.policy.record, `record release of ${this.name}`, [this.remoteInput]);
   }
 
-  detach(): Promise<void> {
+  detach(): Promise<QuotaReading | undefined> {
     const lb = this.lbInput as NonNullable<DropletActions['lbInput']>;
     return call(acts.detachDroplet, this.policy.loadBalancer, `detach ${this.name} from lb ${lb.loadBalancer.name}`, [lb], true);
   }
 
-  attach(again = false): Promise<void> {
+  attach(again = false): Promise<QuotaReading | undefined> {
     const lb = this.lbInput as NonNullable<DropletActions['lbInput']>;
     return call(acts.attachDroplet, this.policy.loadBalancer, `${again ? 're-attach' : 'attach'} ${this.name} to lb ${lb.loadBalancer.name}`, [lb], true);
   }

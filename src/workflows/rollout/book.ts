@@ -274,6 +274,7 @@ export class RolloutBook {
       settleDelayMs: c?.settleDelayMs ?? 0,
       droplets: [...visible].sort((a, b) => a - b).map((i) => this.row(i)),
       warnings: c?.warnings ?? [], message: this.message ?? c?.message, releaseCommand: c?.releaseCommand, needsAttention: c?.needsAttention ?? [], runs: (c?.runs ?? 0) + 1,
+      ...(c?.apiQuota ? { apiQuota: c.apiQuota } : {}),
     };
   }
 
@@ -310,6 +311,8 @@ export class RolloutBook {
   keepReport(report: DropletReport): void {
     const carry = this.carry as RolloutCarry;
     carry.reports = keepReport(carry.reports, report, this.fleetSize);
+    // The newest quota reading any of its LB changes brought back.
+    for (const st of report.steps) if (st.quota && st.quota.readAt >= (carry.apiQuota?.readAt ?? 0)) carry.apiQuota = st.quota;
   }
 
   /** The min-attached guard, re-checked before each batch against droplets left detached. */

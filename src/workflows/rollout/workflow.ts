@@ -81,6 +81,7 @@ async function boundedRollout(input: RolloutInput): Promise<RolloutResult> {
         nextBatch: 0, ...book.pending, deployed: [], ended: [], rolledBack: '', reports: [], needsAttention: [], failedThenResumed: [], runs: 0,
         // A rollback returns to kept release directories: nothing to stage, the switch is one round trip.
         ...(input.rollback ? { staged: true, targets: planned.targets ?? [] } : {}),
+        ...(planned.quota ? { apiQuota: planned.quota } : {}),
       };
       book.open(run.carry);
     } catch (err) {
