@@ -23,8 +23,8 @@ function realLb(activities: DeployActivities, mode: LbMode): void {
     return;
   }
   const port = (input: MembershipInput) => deps.digitalOcean(input.access);
-  activities.detachDroplet = async (input) => port(input).detachDroplets(input.loadBalancer, [input.droplet.id]).then(() => undefined);
-  activities.attachDroplet = async (input) => port(input).attachDroplets(input.loadBalancer, [input.droplet.id]).then(() => undefined);
+  activities.detachDroplet = async (input) => port(input).detachDroplets(input.loadBalancer, [input.droplet.id]).then(() => ({}));
+  activities.attachDroplet = async (input) => port(input).attachDroplets(input.loadBalancer, [input.droplet.id]).then(() => ({}));
 }
 
 export interface WorkerReport { type: 'ready' | 'half' | 'done'; idleRssMB?: number; peakRssMB?: number }

@@ -255,6 +255,13 @@ export interface ObserveInput {
   maxMs: number;
 }
 
+/** What an LB step answers: the token's quota after it, and what the LB showed that this rollout did not do. */
+export interface MembershipAnswer {
+  quota?: QuotaReading;
+  /** The droplet was already out (detach) or in (attach) when the change came: someone else moved it. */
+  changedElsewhere?: string;
+}
+
 export interface Observation {
   /** True: seen to happen; false: the maximum time passed first (the timer's guess was all there was). */
   observed: boolean;

@@ -204,6 +204,8 @@ export interface StepRecord {
   requests?: number;
   /** An LB change: the token's quota as the API answered it afterwards. */
   quota?: QuotaReading;
+  /** An LB change found the droplet already as asked: someone else moved it during the rollout. */
+  changedElsewhere?: string;
 }
 
 export type DropletMode = 'deploy' | 'rollback';

@@ -3,7 +3,9 @@
 import type { ActivityDeps, ApiAccess } from './deps';
 import { withHeartbeat } from './deps';
 import { MembershipChanges, type MembershipDirection } from './membership';
-import type { DropletTarget, LoadBalancerInfo, QuotaReading } from '../types';
+import { currentContext } from './deps';
+import type { DropletTarget, LoadBalancerInfo } from '../types';
+import type { MembershipAnswer } from '../rollout-status';
 
 export interface MembershipInput {
   access: ApiAccess;
@@ -14,18 +16,23 @@ export interface MembershipInput {
 }
 
 export function loadBalancerActivities(deps: ActivityDeps, changes = new MembershipChanges()) {
-  // Answers the token's quota after the change (undefined without ratelimit headers): the rollout's status shows it.
   const change = ({ access, loadBalancer, droplet, together }: MembershipInput, direction: MembershipDirection) =>
-    withHeartbeat(async () => {
+    withHeartbeat(async (): Promise<MembershipAnswer> => {
       const port = deps.digitalOcean(access);
-      await changes.change(port, `${access.apiUrl ?? ''}|${access.secrets.tokenEnv}|${loadBalancer.id}`, loadBalancer, direction, droplet.id, together);
-      return port.quota?.();
+      const already = await changes.change(port, `${access.apiUrl ?? ''}|${access.secrets.tokenEnv}|${loadBalancer.id}`, loadBalancer, direction, droplet.id, together);
+      const quota = port.quota?.();
+      // Only a first attempt can tell: a retry may find what its own lost attempt did.
+      const firstAttempt = (currentContext()?.info.attempt ?? 1) === 1;
+      const elsewhere = already && firstAttempt
+        ? `${droplet.name} was already ${direction === 'detach' ? 'out of' : 'in'} load balancer ${loadBalancer.name} when this rollout went to ${direction} it: moved by someone else (or left so by an earlier run)`
+        : undefined;
+      return { ...(quota ? { quota } : {}), ...(elsewhere ? { changedElsewhere: elsewhere } : {}) };
     });
   return {
-    async detachDroplet(input: MembershipInput): Promise<QuotaReading | undefined> {
+    async detachDroplet(input: MembershipInput): Promise<MembershipAnswer> {
       return change(input, 'detach');
     },
-    async attachDroplet(input: MembershipInput): Promise<QuotaReading | undefined> {
+    async attachDroplet(input: MembershipInput): Promise<MembershipAnswer> {
       return change(input, 'attach');
     },
   };

@@ -17,7 +17,8 @@ export const GATHER_MS = 1_500;
 interface Ask {
   direction: MembershipDirection;
   dropletId: number;
-  resolve: () => void;
+  /** True when the LB already had the droplet as asked (before this change). */
+  resolve: (alreadyAsAsked: boolean) => void;
   reject: (err: unknown) => void;
 }
 
@@ -30,9 +31,9 @@ class LbMembership {
 
   constructor(private readonly lb: LoadBalancerInfo, private readonly gatherMs: number) {}
 
-  ask(port: DigitalOceanPort, direction: MembershipDirection, dropletId: number, together: number): Promise<void> {
+  ask(port: DigitalOceanPort, direction: MembershipDirection, dropletId: number, together: number): Promise<boolean> {
     this.expected = Math.max(this.expected, together);
-    const done = new Promise<void>((resolve, reject) => this.asks.push({ direction, dropletId, resolve, reject }));
+    const done = new Promise<boolean>((resolve, reject) => this.asks.push({ direction, dropletId, resolve, reject }));
     if (!this.running) void this.run(port);
     return done;
   }
@@ -49,8 +50,8 @@ class LbMembership {
         this.expected = 0;
         const ids = [...new Set(round.map((a) => a.dropletId))];
         try {
-          await (direction === 'detach' ? port.detachDroplets(this.lb, ids) : port.attachDroplets(this.lb, ids));
-          for (const a of round) a.resolve();
+          const { alreadyAsAsked } = await (direction === 'detach' ? port.detachDroplets(this.lb, ids) : port.attachDroplets(this.lb, ids));
+          for (const a of round) a.resolve(alreadyAsAsked.includes(a.dropletId));
         } catch (err) {
           for (const a of round) a.reject(err);
         }
@@ -77,10 +78,10 @@ export class MembershipChanges {
   constructor(private readonly gatherMs = GATHER_MS) {}
 
   /**
-   * Resolves once a change including `dropletId` has been made (or the LB already had it as asked); rejects with
+   * Resolves once a change including `dropletId` has been made (true: the LB already had it as asked); rejects with
    * that change's error. `together`: how many droplets of its batch are expected to ask the same way.
    */
-  change(port: DigitalOceanPort, key: string, lb: LoadBalancerInfo, direction: MembershipDirection, dropletId: number, together = 1): Promise<void> {
+  change(port: DigitalOceanPort, key: string, lb: LoadBalancerInfo, direction: MembershipDirection, dropletId: number, together = 1): Promise<boolean> {
     let membership = this.lbs.get(key);
     if (!membership) {
       membership = new LbMembership(lb, this.gatherMs);

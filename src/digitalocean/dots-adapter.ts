@@ -1,7 +1,7 @@
 // DigitalOceanPort over dots-wrapper. Not digitalocean-js: its removeDropletsFromLoadBalancer
 // sends DELETE /v2/load_balancers/{id}, which deletes the whole load balancer.
 import { createApiClient } from 'dots-wrapper';
-import type { DigitalOceanPort } from './port';
+import type { DigitalOceanPort, MembershipChange } from './port';
 import { DigitalOceanError, toDigitalOceanError } from './errors';
 import { quotaGauge, type QuotaGauge } from './quota';
 import type { DropletSelector, DropletTarget, LoadBalancerInfo, LoadBalancerRef } from '../types';
@@ -71,17 +71,6 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
     return toLoadBalancerInfo((data as unknown as { load_balancer: ApiLoadBalancer }).load_balancer);
   }
 
-  /**
-   * A tag-targeted LB's members are the droplets carrying its tag: the tag call itself is the membership change,
-   * and it is idempotent, so it is sent without reading first. The LB's own list lags behind the tags (it is
-   * computed), so it is never the judge of what a tag call did.
-   */
-  async function tagMembers(tag: string, ids: number[], direction: 'attach' | 'detach'): Promise<void> {
-    const resources = ids.map((id) => ({ resource_id: String(id), resource_type: 'droplet' as const }));
-    if (direction === 'attach') await whileBusy(() => call(`tag droplet(s) ${ids.join(', ')} with "${tag}"`, () => api.tag.tagResources({ tag_name: tag, resources })));
-    else await whileBusy(() => call(`untag droplet(s) ${ids.join(', ')} from "${tag}"`, () => api.tag.untagResources({ tag_name: tag, resources })));
-  }
-
   return {
     quota: () => quota.reading,
 
@@ -118,25 +107,44 @@ export function createDigitalOcean(options: { token: string; tokenEnv?: string; 
     },
 
     async attachDroplets(lb, dropletIds) {
-      if (lb.tag) return tagMembers(lb.tag, dropletIds, 'attach');
+      if (lb.tag) return tagMembers(api, call, lb.tag, dropletIds, 'attach');
       // Re-read membership first so a retried attach after a lost 204 is a no-op.
       const current = await getLb(lb.id);
       const todo = dropletIds.filter((id) => !current.dropletIds.includes(id));
-      if (todo.length === 0) return;
+      const alreadyAsAsked = dropletIds.filter((id) => !todo.includes(id));
+      if (todo.length === 0) return { alreadyAsAsked };
       await whileBusy(() => call(`attach droplet(s) ${todo.join(', ')} to load balancer ${lb.name}`, () =>
         api.loadBalancer.addDropletsToLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo })));
+      return { alreadyAsAsked };
     },
 
     async detachDroplets(lb, dropletIds) {
-      if (lb.tag) return tagMembers(lb.tag, dropletIds, 'detach');
+      if (lb.tag) return tagMembers(api, call, lb.tag, dropletIds, 'detach');
       const current = await getLb(lb.id);
       const todo = dropletIds.filter((id) => current.dropletIds.includes(id));
-      if (todo.length === 0) return;
+      const alreadyAsAsked = dropletIds.filter((id) => !todo.includes(id));
+      if (todo.length === 0) return { alreadyAsAsked };
       // DELETE /v2/load_balancers/{id}/droplets with a body; never DELETE /v2/load_balancers/{id}.
       await whileBusy(() => call(`detach droplet(s) ${todo.join(', ')} from load balancer ${lb.name}`, () =>
         api.loadBalancer.removeDropletsFromLoadBalancer({ load_balancer_id: lb.id, droplet_ids: todo })));
+      return { alreadyAsAsked };
     },
   };
+}
+
+type ApiClient = ReturnType<typeof createApiClient>;
+type Requester = ReturnType<typeof requester>;
+
+/**
+ * A tag-targeted LB's members are the droplets carrying its tag: the tag call itself is the membership change,
+ * and it is idempotent, so it is sent without reading first. The LB's own list lags behind the tags (it is
+ * computed), so it is never the judge of what a tag call did.
+ */
+async function tagMembers(api: ApiClient, call: Requester, tag: string, ids: number[], direction: 'attach' | 'detach'): Promise<MembershipChange> {
+  const resources = ids.map((id) => ({ resource_id: String(id), resource_type: 'droplet' as const }));
+  if (direction === 'attach') await whileBusy(() => call(`tag droplet(s) ${ids.join(', ')} with "${tag}"`, () => api.tag.tagResources({ tag_name: tag, resources })));
+  else await whileBusy(() => call(`untag droplet(s) ${ids.join(', ')} from "${tag}"`, () => api.tag.untagResources({ tag_name: tag, resources })));
+  return { alreadyAsAsked: [] };
 }
 
 /** A change refused because the LB is busy with the previous one is sent again, as is, after a pause: no re-read. */

@@ -65,6 +65,17 @@ describe('load balancer membership', () => {
     ]);
   });
 
+  test('an LB step answers the token\'s quota, and says when the droplet was already as asked: moved by someone else', async () => {
+    const lb = await api().getLoadBalancer({ id: 'lb-ids' });
+    const acts = loadBalancerActivities({ digitalOcean: () => api() } as unknown as ActivityDeps);
+    const input = { access: { apiUrl, secrets: { tokenEnv: 'DIGITALOCEAN_TOKEN', sshKeyEnv: 'DEPLOY_SSH_KEY' } }, loadBalancer: lb, droplet: { id: 2, name: 'web-2', address: '127.0.1.2' } };
+    const first = await acts.detachDroplet(input);
+    assert.equal(first.changedElsewhere, undefined);
+    assert.equal(first.quota?.limit, 5000);
+    fake.loadBalancers.get('lb-ids')?.dropletIds.push(2); // someone adds it back in the control panel
+    assert.match((await acts.attachDroplet(input)).changedElsewhere ?? '', /^web-2 was already in load balancer prod-lb when this rollout went to attach it: moved by someone else/);
+  });
+
   test('a tag-targeted load balancer is changed by untagging and re-tagging the droplet: one idempotent request, no read of the LB\'s computed list', async () => {
     const port = api();
     const lb = await port.getLoadBalancer({ name: 'tag-lb' });

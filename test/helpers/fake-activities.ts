@@ -128,10 +128,15 @@ export class FakeFleet {
     }
   }
 
+  /** As the real activity: a first attempt that finds the droplet already as asked says someone else moved it. */
+  private movedElsewhere(droplet: DropletTarget, already: boolean, where: string) {
+    return already && Context.current().info.attempt === 1 ? { changedElsewhere: `${droplet.name} was already ${where} load balancer prod-lb` } : {};
+  }
+
   private spendQuota() {
-    if (!this.quota) return undefined;
+    if (!this.quota) return {};
     this.quota = { ...this.quota, remaining: this.quota.remaining - 2, readAt: Date.now() };
-    return this.quota;
+    return { quota: this.quota };
   }
 
   activities(): DeployActivities {
@@ -169,9 +174,10 @@ export class FakeFleet {
       },
       detachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
         await this.enter('detachDroplet', droplet.name);
+        const elsewhere = this.movedElsewhere(droplet, !this.attached.has(droplet.id), 'out of');
         this.attached.delete(droplet.id);
         this.fail('detachDroplet', droplet.name, undefined, true);
-        return this.spendQuota();
+        return { ...this.spendQuota(), ...elsewhere };
       },
       // The LB as a client sees it: a detached droplet is drained at once, an attached one serves at once.
       observeLoadBalancer: async ({ droplet, until }: ObserveInput): Promise<Observation> => {
@@ -182,9 +188,10 @@ export class FakeFleet {
       },
       attachDroplet: async ({ droplet }: { droplet: DropletTarget }) => {
         await this.enter('attachDroplet', droplet.name);
+        const elsewhere = this.movedElsewhere(droplet, this.attached.has(droplet.id), 'in');
         this.attached.add(droplet.id);
         this.fail('attachDroplet', droplet.name, undefined, true);
-        return this.spendQuota();
+        return { ...this.spendQuota(), ...elsewhere };
       },
       uploadRelease: async ({ droplet, release, releaseId }: { droplet: DropletTarget; release: string; releaseId: string }) => {
         await this.enter('uploadRelease', droplet.name, release);

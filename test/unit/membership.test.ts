@@ -18,6 +18,7 @@ function port(opts: { callMs?: number; failOnce?: boolean } = {}) {
       fail = false;
       throw new Error('403 busy');
     }
+    return { alreadyAsAsked: ids.filter((id) => id === 99) };
   };
   return { calls, port: { detachDroplets: change('detach'), attachDroplets: change('attach') } as unknown as DigitalOceanPort };
 }
@@ -52,6 +53,12 @@ test('a failed change rejects every ask it carried and nothing else; the next ch
   const b = changes.change(p, 'k', LB, 'detach', 2).then(() => 'ok', (e: Error) => e.message);
   assert.deepEqual(await Promise.all([a, b]), ['403 busy', 'ok']);
   assert.deepEqual(calls, ['detach 1', 'detach 2']);
+});
+
+test('each ask learns whether the LB already had its droplet as asked', async () => {
+  const { port: p } = port();
+  const changes = new MembershipChanges(0);
+  assert.deepEqual(await Promise.all([changes.change(p, 'k', LB, 'detach', 98, 2), changes.change(p, 'k', LB, 'detach', 99, 2)]), [false, true]);
 });
 
 test('different load balancers do not wait for each other', async () => {

@@ -77,3 +77,27 @@ test('the status says how much of the token\'s hourly quota is used and left, fr
     assert.match(renderStatus(status, Date.now()), /API quota {6}1012 of 5000 requests used this hour, 3988 left \(as of \d\d:\d\d:\d\d\)/);
   });
 });
+
+test('a droplet someone else put back in the LB while it was out is noticed at its attach and said in the status; a compensation\'s own re-attach is not', async () => {
+  const fake = new FakeFleet(droplets(3));
+  await withWorker(env, fake, async (tq) => {
+    const gate = fake.gate('switchRelease', 'web-2');
+    const run = await startRollout(env, tq, testPlan());
+    await gate.reached;
+    fake.attached.add(1002); // a teammate re-adds web-2 in the control panel while it restarts
+    gate.open();
+    const { result } = await run.outcome;
+    assert.equal(result?.status, 'succeeded', result?.message);
+    const status = await run.handle.query(statusQuery);
+    assert.deepEqual(status.warnings.filter((w) => /already/.test(w)), ['web-2 was already in load balancer prod-lb']);
+  });
+  const failing = new FakeFleet(droplets(2));
+  failing.injections.push({ activity: 'detachDroplet', droplet: 'web-1' }); // refused: web-1 never left
+  await withWorker(env, failing, async (tq) => {
+    const run = await startRollout(env, tq, testPlan({ minAttached: 1 }));
+    await run.outcome;
+    const status = await run.handle.query(statusQuery);
+    assert.ok(callsFor(failing, 'web-1').includes('attachDroplet'), 'the saga re-attached web-1 after the failed detach');
+    assert.deepEqual(status.warnings.filter((w) => /already/.test(w)), [], 'web-1 was still in the LB because its own detach failed: nobody else moved it');
+  });
+});

@@ -15,8 +15,8 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityFunction } from '@temporalio/common';
 import type { DeployActivities } from '../../activities';
-import type { DropletDeployInput, DropletReport, PreviousRelease, QuotaReading, StepName, StepPolicy, StepRecord } from '../../types';
-import type { DropletProgress, DropletView, Observation } from '../../rollout-status';
+import type { DropletDeployInput, DropletReport, PreviousRelease, StepName, StepPolicy, StepRecord } from '../../types';
+import type { DropletProgress, DropletView, MembershipAnswer, Observation } from '../../rollout-status';
 import { RETRY, formatMs, releaseLabel } from '../../rollout-plan';
 import { messageOf } from '../../failure-details';
 import { renderDropletDetails } from '../../status-text';
@@ -86,7 +86,7 @@ export class StepRunner {
       // A drain or settle watched through the LB says which way it ended.
       if (isObservation(result)) Object.assign(record, { how: result.observed ? 'observed' : 'maximum', detail: result.detail, requests: result.requests });
       const answer: unknown = result;
-      if (isQuotaReading(answer)) record.quota = answer;
+      if (isMembershipAnswer(answer)) Object.assign(record, answer.quota ? { quota: answer.quota } : {}, answer.changedElsewhere ? { changedElsewhere: answer.changedElsewhere } : {});
       if (this.versions.signalEachStepEnd) await CancellationScope.nonCancellable(() => this.notify({ step: stepName, phase: 'finished' }));
       return result;
     } catch (err) {
@@ -100,8 +100,15 @@ export class StepRunner {
 
 const acts = proxyActivities<DeployActivities>({ startToCloseTimeout: '1m' });
 
-function isQuotaReading(value: unknown): value is QuotaReading {
-  return typeof value === 'object' && value !== null && typeof (value as QuotaReading).limit === 'number' && typeof (value as QuotaReading).remaining === 'number';
+/** An LB step's answer; a compensation's "already there" is its own earlier step's doing, not someone else's. Runs before answers existed got none. */
+function ownAnswer(answer: MembershipAnswer | undefined | null, compensating: boolean): MembershipAnswer {
+  if (!answer || typeof answer !== 'object') return {};
+  return compensating ? { ...(answer.quota ? { quota: answer.quota } : {}) } : answer;
+}
+
+function isMembershipAnswer(value: unknown): value is MembershipAnswer {
+  const v = value as MembershipAnswer | null | undefined;
+  return typeof v === 'object' && v !== null && (typeof v.quota?.remaining === 'number' || typeof v.changedElsewhere === 'string');
 }
 
 function isObservation(value: unknown): value is Observation {
@@ -141,14 +148,15 @@ export class DropletActions {
     return call(acts.recordPreviousRelease, this.policy.record, `record release of ${this.name}`, [this.remoteInput]);
   }
 
-  detach(): Promise<QuotaReading | undefined> {
+  /** `compensating`: an earlier step may have moved it already, so finding it there says nothing about anyone else. */
+  detach(compensating = false): Promise<MembershipAnswer> {
     const lb = this.lbInput as NonNullable<DropletActions['lbInput']>;
-    return call(acts.detachDroplet, this.policy.loadBalancer, `detach ${this.name} from lb ${lb.loadBalancer.name}`, [lb], true);
+    return call(acts.detachDroplet, this.policy.loadBalancer, `detach ${this.name} from lb ${lb.loadBalancer.name}`, [lb], true).then((a) => ownAnswer(a, compensating));
   }
 
-  attach(again = false): Promise<QuotaReading | undefined> {
+  attach(again = false): Promise<MembershipAnswer> {
     const lb = this.lbInput as NonNullable<DropletActions['lbInput']>;
-    return call(acts.attachDroplet, this.policy.loadBalancer, `${again ? 're-attach' : 'attach'} ${this.name} to lb ${lb.loadBalancer.name}`, [lb], true);
+    return call(acts.attachDroplet, this.policy.loadBalancer, `${again ? 're-attach' : 'attach'} ${this.name} to lb ${lb.loadBalancer.name}`, [lb], true).then((a) => ownAnswer(a, again));
   }
 
   // A delay of 0 takes no timer (a timer costs a server round trip, about a second); runs started before this

@@ -147,7 +147,7 @@ async function compensate(steps: StepRunner, act: DropletActions, saga: Saga, ne
     try {
       if (neverRestartInService && saga.attachRequested && act.hasLoadBalancer) {
         // The attach may have reached the API: out of the load balancer and drained before anything restarts.
-        await steps.step('detach', () => act.detach());
+        await steps.step('detach', () => act.detach(true));
         await steps.step('drain', () => act.drain());
       }
       if (saga.changedRelease) {

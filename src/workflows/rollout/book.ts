@@ -52,6 +52,9 @@ export function capacityAllows(f: { hasLoadBalancer: boolean; fleetSize: number;
  * The reports the rollout carries after this one: all of them for a small fleet; otherwise failures and notes, at
  * most REPORT_CAP (they travel through every continue-as-new and into the result; counts say the rest).
  */
+/** Warnings the status carries at most (a whole fleet moved by someone else says so in the first ones). */
+const WARNINGS_KEPT = 50;
+
 export function keepReport(reports: DropletReport[], report: DropletReport, fleetSize: number): DropletReport[] {
   const small = fleetSize <= DETAIL_LIMIT;
   if (!small && (report.outcome === 'deployed' || report.outcome === 'rolled-back') && !report.note) return reports;
@@ -311,8 +314,12 @@ export class RolloutBook {
   keepReport(report: DropletReport): void {
     const carry = this.carry as RolloutCarry;
     carry.reports = keepReport(carry.reports, report, this.fleetSize);
-    // The newest quota reading any of its LB changes brought back.
-    for (const st of report.steps) if (st.quota && st.quota.readAt >= (carry.apiQuota?.readAt ?? 0)) carry.apiQuota = st.quota;
+    for (const st of report.steps) {
+      // The newest quota reading any of its LB changes brought back.
+      if (st.quota && st.quota.readAt >= (carry.apiQuota?.readAt ?? 0)) carry.apiQuota = st.quota;
+      // Membership moved by someone else is said in the status and the outcome, once.
+      if (st.changedElsewhere && !carry.warnings.includes(st.changedElsewhere) && carry.warnings.length < WARNINGS_KEPT) carry.warnings.push(st.changedElsewhere);
+    }
   }
 
   /** The min-attached guard, re-checked before each batch against droplets left detached. */
