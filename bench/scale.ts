@@ -22,10 +22,7 @@ import { testPlan } from '../test/helpers/fake-activities';
 import type { WorkerReport } from './scale-worker';
 import { WORKER_HEAP_FLAG } from '../src/deploy-worker';
 import { workflowBundlePath } from '../test/helpers/workflow-env';
-import { FakeDigitalOcean } from '../sandbox/fake-digitalocean';
-import { LB_PROFILES } from '../sandbox/fleet';
-import { predictApiRequests } from '../src/api-budget';
-import { droplets as fleetOf } from '../test/helpers/fake-activities';
+import { apiFigures, localApi, LOCAL_API_TOKEN } from './local-api';
 
 const { values } = parseArgs({ options: {
   droplets: { type: 'string', default: '200' }, batch: { type: 'string', default: '1' }, json: { type: 'boolean', default: false },
@@ -34,31 +31,6 @@ const { values } = parseArgs({ options: {
 } });
 const lbMode = values.lb === 'instant' ? undefined : values.lb;
 if (lbMode && lbMode !== 'coalesced' && lbMode !== 'per-droplet') throw new Error('--lb: instant, coalesced or per-droplet');
-const TOKEN = 'bench-scale-token';
-
-/** The local API with the fleet's droplets (tagged web) all behind prod-lb, DigitalOcean's quota and do-default's busy windows. */
-async function localApi(n: number): Promise<{ api: FakeDigitalOcean; url: string }> {
-  const api = new FakeDigitalOcean(TOKEN, { seed: Number(values.seed) });
-  const fleet = fleetOf(n);
-  for (const d of fleet) api.addDroplet({ id: d.id, name: d.name, publicIp: `127.1.${Math.floor(d.id / 250) % 250}.${d.id % 250}`, tags: ['web'] });
-  const hc = LB_PROFILES['do-default'].healthCheck;
-  api.addLoadBalancer({ id: 'lb-uuid-1', name: 'prod-lb', ip: '127.0.0.100', status: 'active', dropletIds: fleet.map((d) => d.id), healthCheck: { protocol: 'http', port: 80, path: '/healthcheck', ...hc } });
-  api.faults.busyWindowMs = LB_PROFILES['do-default'].busyWindowMs;
-  return { api, url: await api.listen() };
-}
-
-/** What the rollout asked of the API, by kind. */
-function apiFigures(api: FakeDigitalOcean, n: number) {
-  const q = api.requests;
-  const changes = q.filter((r) => (r.method === 'POST' || r.method === 'DELETE') && r.status < 300);
-  const lb = api.loadBalancers.get('lb-uuid-1');
-  return {
-    apiRequests: q.length, predicted: predictApiRequests(n, batch, {}).total,
-    listing: q.filter((r) => r.path === '/v2/droplets').length, lbReads: q.filter((r) => r.method === 'GET' && r.path.startsWith('/v2/load_balancers')).length,
-    lbChanges: changes.length, batches: Math.ceil(n / batch), busyRefusals: q.filter((r) => r.status === 403).length, rateLimited: q.filter((r) => r.status === 429).length,
-    finalAttached: `${lb?.dropletIds.length ?? 0} of ${n}`,
-  };
-}
 // The dev server has one history shard, and each shard reads its transfer and timer queues at most 20 times a
 // second (Temporal's default): every step of a droplet (an activity's completion waking its workflow, a child
 // starting or ending) waits for the next read, ~50 ms. A cluster spreads a rollout's workflows over many shards
@@ -94,12 +66,12 @@ async function main(): Promise<void> {
     },
   });
   const taskQueue = `scale-${process.pid}`;
-  const local = lbMode ? await localApi(n) : undefined;
+  const local = lbMode ? await localApi(n, Number(values.seed)) : undefined;
   // The worker runs in its own process (the production worker factory, fake activities): its peak RSS is its own.
   const worker = fork(path.join(__dirname, 'scale-worker.ts'), [env.address, taskQueue, String(n), await workflowBundlePath(), ...(lbMode ? [lbMode] : [])], {
     execArgv: ['--import', 'tsx', WORKER_HEAP_FLAG],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: local ? { ...process.env, DIGITALOCEAN_TOKEN: TOKEN, DIGITALOCEAN_API_URL: local.url } : process.env,
+    env: local ? { ...process.env, DIGITALOCEAN_TOKEN: LOCAL_API_TOKEN, DIGITALOCEAN_API_URL: local.url } : process.env,
   });
   const reports: WorkerReport[] = [];
   const next = (type: WorkerReport['type']) => new Promise<WorkerReport>((resolve, reject) => {
@@ -155,7 +127,7 @@ async function main(): Promise<void> {
       childEvents: Math.max(...result.children.map((c) => c.events)), childKB: +(Math.max(...result.children.map((c) => c.bytes)) / 1e3).toFixed(1),
       statusQueryMs: result.mid?.ms ?? null, statusQueryKB: result.mid ? +(result.mid.bytes / 1e3).toFixed(1) : null,
       workerPeakRssMB: peak.peakRssMB, workerIdleRssMB: idle.idleRssMB,
-      ...(local ? { lb: lbMode, ...apiFigures(local.api, n) } : {}),
+      ...(local ? { lb: lbMode, ...apiFigures(local.api, n, batch) } : {}),
     };
     if (values.json) console.log(JSON.stringify(row));
     else for (const [k, v] of Object.entries(row)) console.log(`${k.padEnd(18)} ${v}`);
