@@ -93,6 +93,8 @@ export interface RolloutPolicy {
   settleMarginMs: number;
   bakeMs: number;
   onFailure: OnFailure;
+  /** Someone else moved a droplet in or out of the LB during the rollout: pause after its batch (absent: warn and go on). */
+  onMembershipChange?: 'pause';
   /** Once per rollout, after staging, before the first detach: `compose run --rm <service> <command>` on one droplet. */
   releaseCommand?: { service: string; command: string; on?: string; timeoutMs: number; attempts: number };
   /** Canary: wait for an operator's approval after the first batch (absent: no wait). */

@@ -193,6 +193,7 @@ function rolloutPolicy(rollout: EnvironmentConfig['rollout'], duration: Duration
       onApproveTimeout: rollout.onApproveTimeout,
     } : {}),
     onFailure: rollout.onFailure,
+    ...(rollout.onMembershipChange === 'pause' ? { onMembershipChange: 'pause' as const } : {}),
     stageConcurrency: rollout.stageConcurrency,
     steps,
   };

@@ -105,6 +105,8 @@ export const environmentSchema = z
         approveTimeout: duration.optional(),
         onApproveTimeout: z.enum(['rollback', 'pause']).default('rollback'),
         onFailure: z.enum(['rollback', 'pause', 'stop']).default('rollback'),
+        // A droplet found already out of (or in) the LB when the rollout came to move it: someone else changed it.
+        onMembershipChange: z.enum(['warn', 'pause']).default('warn'),
         pruneImages: z.boolean().default(false),
         stageConcurrency: z.number().int().min(1).max(100).default(8),
         steps: z

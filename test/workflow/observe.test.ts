@@ -7,8 +7,6 @@ import { timeSkippingEnv } from '../helpers/workflow-env';
 import { FakeFleet, droplets, testPlan } from '../helpers/fake-activities';
 import { callsFor, startRollout, withWorker } from '../helpers/rollout-harness';
 import type { EnvironmentPlan } from '../../src/types';
-import { statusQuery } from '../../src/workflows/messages';
-import { renderStatus } from '../../src/cli/render';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -62,42 +60,4 @@ test('without loadBalancer.observe nothing is asked of the LB: the timers run as
     assert.ok(result?.droplets.every((d) => d.steps.every((s) => s.how === undefined)));
   });
   assert.ok(!fake.calls.some((c) => c.startsWith('observeLoadBalancer')));
-});
-
-test('the status says how much of the token\'s hourly quota is used and left, from the plan\'s reads and then each LB change', async () => {
-  const fake = new FakeFleet(droplets(3));
-  fake.quota = { limit: 5000, remaining: 4000, resetAt: Date.now() + 3_600_000, readAt: Date.now() };
-  await withWorker(env, fake, async (tq) => {
-    const run = await startRollout(env, tq, testPlan());
-    const { result } = await run.outcome;
-    assert.equal(result?.status, 'succeeded', result?.message);
-    const status = await run.handle.query(statusQuery);
-    // Three droplets, a detach and an attach each, two requests a change in the fake.
-    assert.deepEqual([status.apiQuota?.limit, status.apiQuota?.remaining], [5000, 3988]);
-    assert.match(renderStatus(status, Date.now()), /API quota {6}1012 of 5000 requests used this hour, 3988 left \(as of \d\d:\d\d:\d\d\)/);
-  });
-});
-
-test('a droplet someone else put back in the LB while it was out is noticed at its attach and said in the status; a compensation\'s own re-attach is not', async () => {
-  const fake = new FakeFleet(droplets(3));
-  await withWorker(env, fake, async (tq) => {
-    const gate = fake.gate('switchRelease', 'web-2');
-    const run = await startRollout(env, tq, testPlan());
-    await gate.reached;
-    fake.attached.add(1002); // a teammate re-adds web-2 in the control panel while it restarts
-    gate.open();
-    const { result } = await run.outcome;
-    assert.equal(result?.status, 'succeeded', result?.message);
-    const status = await run.handle.query(statusQuery);
-    assert.deepEqual(status.warnings.filter((w) => /already/.test(w)), ['web-2 was already in load balancer prod-lb']);
-  });
-  const failing = new FakeFleet(droplets(2));
-  failing.injections.push({ activity: 'detachDroplet', droplet: 'web-1' }); // refused: web-1 never left
-  await withWorker(env, failing, async (tq) => {
-    const run = await startRollout(env, tq, testPlan({ minAttached: 1 }));
-    await run.outcome;
-    const status = await run.handle.query(statusQuery);
-    assert.ok(callsFor(failing, 'web-1').includes('attachDroplet'), 'the saga re-attached web-1 after the failed detach');
-    assert.deepEqual(status.warnings.filter((w) => /already/.test(w)), [], 'web-1 was still in the LB because its own detach failed: nobody else moved it');
-  });
 });

@@ -139,6 +139,8 @@ type Ended = { state: DropletState; error?: string; note?: string };
  * views (O(N) memory, never O(N) history), this run's droplets in flight, and the status it answers from them.
  */
 export class RolloutBook {
+  /** What the LB showed that this rollout did not do, since the last batch began (rollout.onMembershipChange). */
+  movedElsewhere: string[] = [];
   carry?: RolloutCarry;
   phase: RolloutPhase;
   message?: string;
@@ -318,6 +320,7 @@ export class RolloutBook {
       // The newest quota reading any of its LB changes brought back.
       if (st.quota && st.quota.readAt >= (carry.apiQuota?.readAt ?? 0)) carry.apiQuota = st.quota;
       // Membership moved by someone else is said in the status and the outcome, once.
+      if (st.changedElsewhere) this.movedElsewhere.push(st.changedElsewhere);
       if (st.changedElsewhere && !carry.warnings.includes(st.changedElsewhere) && carry.warnings.length < WARNINGS_KEPT) carry.warnings.push(st.changedElsewhere);
     }
   }

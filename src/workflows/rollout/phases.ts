@@ -282,9 +282,17 @@ export async function batches(run: RolloutRun): Promise<void> {
     book.phase = 'deploying';
     carry.nextBatch = b + 1;
     run.publish();
+    book.movedElsewhere = [];
     const failed = await batch(run, indices);
     run.publish();
     if (carry.abortRequested) break;
+    if (plan.rollout.onMembershipChange === 'pause' && book.movedElsewhere.length && !failed.length && carry.nextBatch < book.batchCount()) {
+      // Someone else is changing this LB: an operator looks before the next batch leaves it.
+      carry.paused = true;
+      book.phase = 'paused';
+      book.message = `paused after batch ${b + 1}: ${book.movedElsewhere[0]}${book.movedElsewhere.length > 1 ? ` (and ${book.movedElsewhere.length - 1} more)` : ''}; check the load balancer, then resume or abort`;
+      run.publish();
+    }
     if (failed.length) {
       const why = failed.map((i) => book.errorOf(i) ?? `${carry.fleet.names[i]} failed`).join('; ');
       if (plan.rollout.onFailure !== 'pause' || carry.needsAttention.length > 0) {
