@@ -1,9 +1,8 @@
 // Load balancer membership changes. Both are idempotent: the adapter re-reads membership first. The droplets of a
 // batch that ask together share one read and one change (membership.ts).
 import type { ActivityDeps, ApiAccess } from './deps';
-import { withHeartbeat } from './deps';
+import { currentContext, withHeartbeat } from './deps';
 import { MembershipChanges, type MembershipDirection } from './membership';
-import { currentContext } from './deps';
 import type { DropletTarget, LoadBalancerInfo } from '../types';
 import type { MembershipAnswer } from '../rollout-status';
 

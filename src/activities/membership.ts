@@ -15,6 +15,9 @@ export type MembershipDirection = 'attach' | 'detach';
 export const GATHER_MS = 1_500;
 
 interface Ask {
+  /** The client and the LB as this ask knows them (a later rollout may bring a newer LB record or token). */
+  port: DigitalOceanPort;
+  lb: LoadBalancerInfo;
   direction: MembershipDirection;
   dropletId: number;
   /** True when the LB already had the droplet as asked (before this change). */
@@ -26,19 +29,19 @@ interface Ask {
 class LbMembership {
   private readonly asks: Ask[] = [];
   private running = false;
-  /** Asks that arrived, per direction, since the last change: a full batch goes without waiting. */
+  /** How many asks the batch being gathered expects (its size): a full batch goes without waiting. */
   private expected = 0;
 
-  constructor(private readonly lb: LoadBalancerInfo, private readonly gatherMs: number) {}
+  constructor(private readonly gatherMs: number) {}
 
-  ask(port: DigitalOceanPort, direction: MembershipDirection, dropletId: number, together: number): Promise<boolean> {
+  ask(port: DigitalOceanPort, lb: LoadBalancerInfo, direction: MembershipDirection, dropletId: number, together: number): Promise<boolean> {
     this.expected = Math.max(this.expected, together);
-    const done = new Promise<boolean>((resolve, reject) => this.asks.push({ direction, dropletId, resolve, reject }));
-    if (!this.running) void this.run(port);
+    const done = new Promise<boolean>((resolve, reject) => this.asks.push({ port, lb, direction, dropletId, resolve, reject }));
+    if (!this.running) void this.run();
     return done;
   }
 
-  private async run(port: DigitalOceanPort): Promise<void> {
+  private async run(): Promise<void> {
     this.running = true;
     try {
       await this.gather();
@@ -50,7 +53,8 @@ class LbMembership {
         this.expected = 0;
         const ids = [...new Set(round.map((a) => a.dropletId))];
         try {
-          const { alreadyAsAsked } = await (direction === 'detach' ? port.detachDroplets(this.lb, ids) : port.attachDroplets(this.lb, ids));
+          const { port, lb } = round[round.length - 1];
+          const { alreadyAsAsked } = await (direction === 'detach' ? port.detachDroplets(lb, ids) : port.attachDroplets(lb, ids));
           for (const a of round) a.resolve(alreadyAsAsked.includes(a.dropletId));
         } catch (err) {
           for (const a of round) a.reject(err);
@@ -84,9 +88,9 @@ export class MembershipChanges {
   change(port: DigitalOceanPort, key: string, lb: LoadBalancerInfo, direction: MembershipDirection, dropletId: number, together = 1): Promise<boolean> {
     let membership = this.lbs.get(key);
     if (!membership) {
-      membership = new LbMembership(lb, this.gatherMs);
+      membership = new LbMembership(this.gatherMs);
       this.lbs.set(key, membership);
     }
-    return membership.ask(port, direction, dropletId, together);
+    return membership.ask(port, lb, direction, dropletId, together);
   }
 }
