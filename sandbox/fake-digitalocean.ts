@@ -358,9 +358,15 @@ export class FakeDigitalOcean {
     const spread = (change === 'attach' ? this.faults.attachPropagationMs : change === 'detach' ? this.faults.detachPropagationMs : undefined) ?? this.faults.propagationDelayMs;
     const delay = this.draw(spread);
     this.propagations.push({ lb: lb.id, change, delayMs: delay, busyMs: busy });
-    // The API answers 204 before the data plane applies the change.
-    setTimeout(() => this.onMembershipChange?.(lb, members), delay).unref();
+    // The API answers 204 before the data plane applies the change, and the data plane applies an LB's changes in
+    // the order the API took them: a quick attach never lands before the slow detach that came first.
+    const at = Math.max(Date.now() + delay, this.appliedAt.get(lb.id) ?? 0);
+    this.appliedAt.set(lb.id, at);
+    setTimeout(() => this.onMembershipChange?.(lb, members), at - Date.now()).unref();
   }
+
+  /** When each LB's latest change reaches its data plane. */
+  private readonly appliedAt = new Map<string, number>();
 
   /** Every membership change's drawn propagation delay and busy window, in order (the soak reports them). */
   readonly propagations: { lb: string; change: 'attach' | 'detach' | 'tag'; delayMs: number; busyMs: number }[] = [];

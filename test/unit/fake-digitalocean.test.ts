@@ -85,6 +85,19 @@ test('propagation and busy windows are drawn from a seeded source: the same seed
   assert.deepEqual([seededRandom(3)(), seededRandom(3)()], [seededRandom(3)(), seededRandom(3)()]);
 });
 
+test('the data plane applies an LB\'s changes in the order the API took them: a quick attach never lands before a slow detach', async () => {
+  await withFake({ quota: null }, async (fake, call) => {
+    const applied: number[][] = [];
+    fake.onMembershipChange = (_lb, members) => applied.push([...members]);
+    fake.faults.detachPropagationMs = 400;
+    fake.faults.attachPropagationMs = 0;
+    assert.equal((await call('DELETE', '/load_balancers/lb-1/droplets', { droplet_ids: [1] })).status, 204);
+    assert.equal((await call('POST', '/load_balancers/lb-1/droplets', { droplet_ids: [1] })).status, 204);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(applied, [[], [1]], 'detached, then attached: web-1 ends in rotation, as the API says');
+  });
+});
+
 test('a busy window drawn per change: changes answer 403 "busy" until it passes', async () => {
   let now = 1_000_000;
   await withFake({ now: () => now, quota: null }, async (fake, call) => {
