@@ -11,8 +11,14 @@ import type { LoadBalancerInfo } from '../types';
 
 export type MembershipDirection = 'attach' | 'detach';
 
-/** Longest a first ask waits for the rest of its batch before the change is made without them. */
-export const GATHER_MS = 1_500;
+/**
+ * A first ask waits for the rest of its batch while they keep coming: the change goes once the batch is complete,
+ * or no other ask has come for QUIET_MS, or after GATHER_MS at most. A hundred children's first activities reach a
+ * worker over seconds (each child's workflow task first); a fixed window split such a batch into several changes
+ * that ran into each other's busy windows.
+ */
+export const GATHER_MS = 10_000;
+const QUIET_MS = 750;
 
 interface Ask {
   /** The client and the LB as this ask knows them (a later rollout may bring a newer LB record or token). */
@@ -29,6 +35,7 @@ interface Ask {
 class LbMembership {
   private readonly asks: Ask[] = [];
   private running = false;
+  private lastAskAt = 0;
   /** How many asks the batch being gathered expects (its size): a full batch goes without waiting. */
   private expected = 0;
 
@@ -36,6 +43,7 @@ class LbMembership {
 
   ask(port: DigitalOceanPort, lb: LoadBalancerInfo, direction: MembershipDirection, dropletId: number, together: number): Promise<boolean> {
     this.expected = Math.max(this.expected, together);
+    this.lastAskAt = Date.now();
     const done = new Promise<boolean>((resolve, reject) => this.asks.push({ port, lb, direction, dropletId, resolve, reject }));
     if (!this.running) void this.run();
     return done;
@@ -65,11 +73,12 @@ class LbMembership {
     }
   }
 
-  /** Until every droplet of the batch has asked in the first ask's direction, or the gather time is over. */
+  /** Until every droplet of the batch has asked in the first ask's direction, they stop coming, or the gather time is over. */
   private async gather(): Promise<void> {
     const until = Date.now() + this.gatherMs;
     const direction = this.asks[0]?.direction;
-    while (Date.now() < until && this.asks.filter((a) => a.direction === direction).length < this.expected) {
+    const quiet = Math.min(QUIET_MS, this.gatherMs);
+    while (Date.now() < until && Date.now() - this.lastAskAt < quiet && this.asks.filter((a) => a.direction === direction).length < this.expected) {
       await new Promise((r) => setTimeout(r, 10));
     }
   }

@@ -36,6 +36,18 @@ test('a batch of three detaching together is one change; a droplet on its own do
   assert.deepEqual(calls, ['detach 1,2,3', 'attach 4']);
 });
 
+test('a batch whose asks trickle in over seconds is still one change; one that never completes goes once they stop coming', async () => {
+  const { calls, port: p } = port();
+  const changes = new MembershipChanges();
+  await Promise.all([1, 2, 3, 4].map((id, k) => new Promise((r) => setTimeout(r, k * 400)).then(() => changes.change(p, 'k', LB, 'detach', id, 4))));
+  assert.deepEqual(calls, ['detach 1,2,3,4'], 'asks 400 ms apart, 1.2 s in all');
+  const started = Date.now();
+  await Promise.all([5, 6].map((id) => changes.change(p, 'k', LB, 'attach', id, 3)));
+  const waited = Date.now() - started;
+  assert.ok(waited >= 700 && waited < 2_000, `the third never asks: the change went ${waited} ms after the last ask, not at the 10 s maximum`);
+  assert.deepEqual(calls, ['detach 1,2,3,4', 'attach 5,6']);
+});
+
 test('asks that arrive while a change is in flight go together in the next one; directions never mix', async () => {
   const { calls, port: p } = port({ callMs: 200 });
   const changes = new MembershipChanges(0);
