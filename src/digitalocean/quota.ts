@@ -3,8 +3,6 @@
 import { createHash } from 'node:crypto';
 import type { QuotaReading } from '../types';
 
-export type { QuotaReading };
-
 type Headers = Record<string, unknown> | undefined;
 
 const numberHeader = (headers: Headers, name: string): number | undefined => {
